@@ -1,0 +1,83 @@
+import { Command } from 'commander';
+import { validateDag } from '../../dag/validate-set.js';
+import type { DagNode, DagReport } from '../../dag/types.js';
+import { loadVerificationKeys } from '../../keys/files.js';
+import { readClaims } from '../../token/check-claims.js';
+import { decodeUnverified } from '../../token/decode.js';
+import { isEctError } from '../../token/errors.js';
+import { EctVerifier } from '../../token/verify.js';
+import { asUsage, EXIT, readInputFile, type CliIo } from '../io.js';
+import { renderDagText } from '../render-dag.js';
+
+interface TokenFailure {
+  line: number;
+  jti?: string;
+  code: string;
+  message: string;
+}
+
+/** `ect dag …` */
+export function dagCommand(io: CliIo, setExit: (code: number) => void): Command {
+  const dag = new Command('dag').description('check sets of tokens as a DAG');
+  dag
+    .command('verify')
+    .description('verify every token (audit mode) and the DAG rules over the set; exit 0 valid, 3 partial, 1 invalid')
+    .argument('<file>', 'file with one compact token per line (blank lines and # comments ignored)')
+    .option('--jwks <file>', 'verification keys; without them signatures are NOT checked')
+    .option('--json', 'machine-readable output')
+    .option('--quiet', 'print the verdict and failures only, not the DAG')
+    .action(async (file: string, options: { jwks?: string; json?: boolean; quiet?: boolean }) => {
+      const lines = (await readInputFile(file, 'token file')).toString('utf8').split(/\r?\n/);
+      const jwks = options.jwks;
+      const verifier = jwks === undefined ? undefined : new EctVerifier({ keys: await asUsage(() => loadVerificationKeys(jwks)), audit: true });
+      const nodes: DagNode[] = [];
+      const failures: TokenFailure[] = [];
+      lines.forEach((raw, i) => {
+        const token = raw.trim();
+        if (token === '' || token.startsWith('#')) return;
+        try {
+          nodes.push(verifier === undefined ? readClaims(decodeUnverified(token).payload).claims : verifier.verifySync(token).claims);
+        } catch (error) {
+          if (!isEctError(error)) throw error;
+          failures.push({ line: i + 1, ...jtiOf(token), code: error.code, message: error.message });
+        }
+      });
+      const report = validateDag(nodes);
+      const verdict = failures.length > 0 ? 'invalid' : report.verdict;
+      setExit(verdict === 'valid' ? EXIT.ok : verdict === 'partial' ? EXIT.partial : EXIT.invalid);
+      if (options.json) {
+        const { violations, missing, edges } = report;
+        const out = { verdict, signaturesChecked: verifier !== undefined, tokens: nodes.length + failures.length, edges, failures, violations, missing };
+        io.stdout(`${JSON.stringify(out)}\n`);
+        return;
+      }
+      io.stdout(summary(verdict, nodes.length + failures.length, failures, report, verifier !== undefined));
+      if (!options.quiet && nodes.length > 0) io.stdout(`\nDAG (causal order):\n${renderDagText(nodes)}\n`);
+    });
+  return dag;
+}
+
+function jtiOf(token: string): { jti?: string } {
+  try {
+    const jti = decodeUnverified(token).payload.jti;
+    return typeof jti === 'string' ? { jti } : {};
+  } catch {
+    return {};
+  }
+}
+
+function summary(verdict: string, total: number, failures: TokenFailure[], report: DagReport, signaturesChecked: boolean): string {
+  const out = [`verdict: ${verdict.toUpperCase()} (${total} tokens, ${report.edges} edges)`];
+  out.push(
+    signaturesChecked
+      ? `tokens: ${total - failures.length}/${total} verified (audit mode)`
+      : 'tokens: signatures NOT checked (no --jwks); claims decoded only',
+  );
+  for (const f of failures) out.push(`  FAIL token line ${f.line}${f.jti === undefined ? '' : ` (jti ${f.jti})`}: ${f.code}: ${f.message}`);
+  for (const v of report.violations) out.push(`  FAIL rule ${v.code}: token ${v.jti}${v.pred === undefined ? '' : ` ← ${v.pred}`}: ${v.message}`);
+  for (const m of report.missing) out.push(`  PARTIAL token ${m.jti}: predecessor ${m.pred} is not in the set`);
+  if (report.violations.length === 0 && report.missing.length === 0) {
+    out.push('rules: uniqueness, predecessors, temporal order, acyclicity, workflow, trust domain: all hold');
+  }
+  return `${out.join('\n')}\n`;
+}

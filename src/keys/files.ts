@@ -1,0 +1,107 @@
+import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { EctKeyError } from '../token/errors.js';
+import { algorithmOf, importSigningJwk, importVerificationJwk, jwkThumbprint, privateJwkOf, publicJwkOf, type JwkSet } from './jwk.js';
+import { JwksResolver } from './jwks-resolver.js';
+import type { SigningKey, VerificationKey } from './types.js';
+
+/** Names of the files {@link saveKeyFiles} writes. */
+export const PRIVATE_KEY_FILE = 'private.jwk.json';
+export const JWKS_FILE = 'jwks.json';
+
+/**
+ * Parses a private key from file contents: a private JWK (JSON) or a PKCS#8/SEC1 PEM.
+ *
+ * @example const key = parseSigningKey(fs.readFileSync('key.pem', 'utf8'));
+ */
+export function parseSigningKey(text: string, kid?: string): SigningKey {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{')) {
+    const jwk = parseJson(trimmed) as JsonWebKey;
+    const key = importSigningJwk(jwk);
+    return kid === undefined ? key : { ...key, kid };
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(trimmed);
+  } catch (cause) {
+    throw new EctKeyError('not a private JWK or PEM key', { cause });
+  }
+  return { kid: kid ?? jwkThumbprint(createPublicKey(privateKey).export({ format: 'jwk' })), alg: algorithmOf(privateKey), privateKey };
+}
+
+/**
+ * Parses verification keys from file contents: a JWK Set, a single JWK, or a public (SPKI) PEM.
+ *
+ * @example const keys = parseVerificationKeys(fs.readFileSync('jwks.json', 'utf8'));
+ */
+export function parseVerificationKeys(text: string): JwksResolver {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{')) {
+    const json = parseJson(trimmed) as JwkSet | JsonWebKey;
+    return 'keys' in json ? JwksResolver.fromJwks(json) : new JwksResolver([importVerificationJwk(json)]);
+  }
+  let publicKey: KeyObject;
+  try {
+    publicKey = createPublicKey(trimmed);
+  } catch (cause) {
+    throw new EctKeyError('not a JWK Set, JWK or PEM public key', { cause });
+  }
+  const key: VerificationKey = { kid: jwkThumbprint(publicKey.export({ format: 'jwk' })), alg: algorithmOf(publicKey), publicKey };
+  return new JwksResolver([key]);
+}
+
+/**
+ * Reads a signing key file (JWK or PEM).
+ *
+ * @example const key = await loadSigningKey('./keys/private.jwk.json');
+ */
+export async function loadSigningKey(path: string, kid?: string): Promise<SigningKey> {
+  return parseSigningKey(await readKeyFile(path), kid);
+}
+
+/**
+ * Reads a verification key file (JWK Set, JWK or PEM).
+ *
+ * @example const keys = await loadVerificationKeys('./keys/jwks.json');
+ */
+export async function loadVerificationKeys(path: string): Promise<JwksResolver> {
+  return parseVerificationKeys(await readKeyFile(path));
+}
+
+/**
+ * Writes `DIR/private.jwk.json` (mode 0600) and `DIR/jwks.json` for a key; extra public keys
+ * (still-active ones during a rotation) go into the JWK Set too.
+ *
+ * @example await saveKeyFiles('./keys', generateSigningKey());
+ */
+export async function saveKeyFiles(
+  dir: string,
+  key: SigningKey,
+  options: { issuers?: readonly string[]; alsoPublish?: readonly JsonWebKey[] } = {},
+): Promise<{ privateKeyPath: string; jwksPath: string }> {
+  await mkdir(dir, { recursive: true });
+  const privateKeyPath = join(dir, PRIVATE_KEY_FILE);
+  const jwksPath = join(dir, JWKS_FILE);
+  await writeFile(privateKeyPath, `${JSON.stringify(privateJwkOf(key), null, 2)}\n`, { mode: 0o600 });
+  const jwks = { keys: [publicJwkOf(key, options.issuers), ...(options.alsoPublish ?? [])] };
+  await writeFile(jwksPath, `${JSON.stringify(jwks, null, 2)}\n`);
+  return { privateKeyPath, jwksPath };
+}
+
+async function readKeyFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new EctKeyError(`cannot read key file ${path}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { cause });
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new EctKeyError('key file is not valid JSON', { cause });
+  }
+}

@@ -1,0 +1,55 @@
+import type { JsonWebKey } from 'node:crypto';
+import { EctKeyError } from '../token/errors.js';
+import { importVerificationJwk, type JwkSet } from './jwk.js';
+import type { KeyResolver, VerificationKey } from './types.js';
+
+/**
+ * Resolves `kid`s over a fixed set of verification keys (a local JWK Set). Several keys may be
+ * active at once, which is how rotation works: publish the new key beside the old one, switch the
+ * signer, retire the old key when its last token has expired.
+ *
+ * @example const keys = JwksResolver.fromJwks(JSON.parse(fs.readFileSync('jwks.json', 'utf8')));
+ */
+export class JwksResolver implements KeyResolver {
+  readonly #byKid = new Map<string, VerificationKey>();
+
+  constructor(keys: Iterable<VerificationKey> = []) {
+    for (const key of keys) this.add(key);
+  }
+
+  /**
+   * Builds a resolver from a JWK Set object; keys that are not for signing (`use` other than `sig`)
+   * are skipped.
+   *
+   * @example JwksResolver.fromJwks({ keys: [publicJwk] })
+   */
+  static fromJwks(jwks: unknown): JwksResolver {
+    if (jwks === null || typeof jwks !== 'object' || !Array.isArray((jwks as JwkSet).keys)) {
+      throw new EctKeyError('not a JWK Set: expected an object with a "keys" array');
+    }
+    const keys = (jwks as JwkSet).keys.filter((jwk: JsonWebKey & { use?: unknown }) => jwk.use === undefined || jwk.use === 'sig');
+    return new JwksResolver(keys.map(importVerificationJwk));
+  }
+
+  /** Adds (or replaces) a key; a duplicate `kid` for a different key is refused. */
+  add(key: VerificationKey): void {
+    const existing = this.#byKid.get(key.kid);
+    if (existing !== undefined && !existing.publicKey.equals(key.publicKey)) {
+      throw new EctKeyError(`two different keys share kid ${key.kid}`);
+    }
+    this.#byKid.set(key.kid, key);
+  }
+
+  /** Removes a key (retiring it after rotation). */
+  remove(kid: string): boolean {
+    return this.#byKid.delete(kid);
+  }
+
+  get kids(): string[] {
+    return [...this.#byKid.keys()];
+  }
+
+  resolveSync(kid: string): VerificationKey | undefined {
+    return this.#byKid.get(kid);
+  }
+}

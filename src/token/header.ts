@@ -1,0 +1,83 @@
+import { LIMITS } from './claims.js';
+import { EctHeaderLimitError } from './errors.js';
+
+/** The HTTP field name, lower-cased as Node presents it. */
+export const EXECUTION_CONTEXT_HEADER = 'execution-context';
+
+/** Per-message limits of the `Execution-Context` field. */
+export interface HeaderLimits {
+  /** Tokens per message. Default 8. */
+  maxTokens?: number;
+  /** Bytes of all values together. Default 8192. */
+  maxBytes?: number;
+  /** Bytes of one token. Default 4096. */
+  maxTokenBytes?: number;
+}
+
+function limitsOf(limits: HeaderLimits): Required<HeaderLimits> {
+  return {
+    maxTokens: limits.maxTokens ?? LIMITS.maxHeaderTokens,
+    maxBytes: limits.maxBytes ?? LIMITS.maxHeaderBytes,
+    maxTokenBytes: limits.maxTokenBytes ?? LIMITS.maxTokenBytes,
+  };
+}
+
+/**
+ * Splits the `Execution-Context` field of one message into tokens: several field lines (an array,
+ * as Node gives repeated lines through `headersDistinct`) and comma-separated lists both work.
+ * Throws {@link EctHeaderLimitError} when the message is over the limits; a token is never
+ * silently dropped.
+ *
+ * @example parseExecutionContext(req.headers['execution-context']) // ['eyJ…', 'eyJ…']
+ */
+export function parseExecutionContext(value: string | readonly string[] | undefined, limits: HeaderLimits = {}): string[] {
+  if (value === undefined) return [];
+  const { maxTokens, maxBytes, maxTokenBytes } = limitsOf(limits);
+  const lines = typeof value === 'string' ? [value] : value;
+  let bytes = 0;
+  const tokens: string[] = [];
+  for (const line of lines) {
+    bytes += line.length;
+    if (bytes > maxBytes) throw new EctHeaderLimitError(`Execution-Context carries over ${maxBytes} bytes`);
+    for (const part of line.split(',')) {
+      const token = part.trim();
+      if (token === '') continue;
+      if (token.length > maxTokenBytes) throw new EctHeaderLimitError(`an Execution-Context token is over ${maxTokenBytes} bytes`);
+      tokens.push(token);
+      if (tokens.length > maxTokens) throw new EctHeaderLimitError(`Execution-Context carries over ${maxTokens} tokens`);
+    }
+  }
+  return tokens;
+}
+
+/**
+ * Joins tokens into one field value (a comma list: a setter can only write one line). Throws
+ * {@link EctHeaderLimitError} when they would break the limits, so the caller folds them into a
+ * join token first.
+ *
+ * @example headers.set('execution-context', formatExecutionContext([a, b]));
+ */
+export function formatExecutionContext(tokens: readonly string[], limits: HeaderLimits = {}): string {
+  const { maxTokens, maxBytes, maxTokenBytes } = limitsOf(limits);
+  if (tokens.length > maxTokens) throw new EctHeaderLimitError(`${tokens.length} tokens, over ${maxTokens} per message`);
+  if (tokens.some((token) => token.length > maxTokenBytes)) throw new EctHeaderLimitError(`a token is over ${maxTokenBytes} bytes`);
+  const value = tokens.join(', ');
+  if (value.length > maxBytes) throw new EctHeaderLimitError(`${value.length} bytes, over ${maxBytes} per message`);
+  return value;
+}
+
+/**
+ * True when `tokens` fit in one message under `limits`.
+ *
+ * @example if (!fitsExecutionContext(frontierTokens)) foldIntoJoinToken();
+ */
+export function fitsExecutionContext(tokens: readonly string[], limits: HeaderLimits = {}): boolean {
+  const { maxTokens, maxBytes, maxTokenBytes } = limitsOf(limits);
+  if (tokens.length > maxTokens) return false;
+  let bytes = Math.max(0, tokens.length - 1) * 2;
+  for (const token of tokens) {
+    if (token.length > maxTokenBytes) return false;
+    bytes += token.length;
+  }
+  return bytes <= maxBytes;
+}

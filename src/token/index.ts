@@ -1,0 +1,13 @@
+export * from './claims.js';
+export * from './errors.js';
+export { isUuid, isHashValue, jsonDepth } from './formats.js';
+export { base64url, isCanonicalBase64url } from './base64url.js';
+export { parseCompact, decodeJsonObject, type ParsedCompact, type ParseOptions } from './parse.js';
+export { EctSigner, PendingEct, newClaims, type SignerOptions, type NewClaimsInput } from './sign.js';
+export { EctVerifier, verifyEct, verifyEctSync } from './verify.js';
+export { checkClaims, readClaims } from './check-claims.js';
+export { resolveVerifyOptions, type VerifyOptions, type ResolvedVerifyOptions } from './options.js';
+export { MemoryReplayCache, type ReplayStore, type MemoryReplayCacheOptions } from './replay.js';
+export { hashOctets, hashStream, type HashMode } from './hash.js';
+export { EXECUTION_CONTEXT_HEADER, parseExecutionContext, formatExecutionContext, fitsExecutionContext, type HeaderLimits } from './header.js';
+export { decodeUnverified } from './decode.js';

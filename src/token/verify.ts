@@ -1,0 +1,110 @@
+import { verify as cryptoVerify } from 'node:crypto';
+import { compactVerify, errors as joseErrors } from 'jose';
+import type { VerificationKey } from '../keys/types.js';
+import type { EctAlgorithm, VerifiedEct } from './claims.js';
+import { checkClaims } from './check-claims.js';
+import { EctError, EctFormatError, EctHeaderError, EctSignatureError } from './errors.js';
+import { resolveVerifyOptions, type ResolvedVerifyOptions, type VerifyOptions } from './options.js';
+import { decodeJsonObject, parseCompact, type ParsedCompact } from './parse.js';
+
+const SIGNATURE_BYTES: Record<EctAlgorithm, number> = { ES256: 64, ES384: 96, EdDSA: 64 };
+const DIGEST: Record<EctAlgorithm, string | null> = { ES256: 'sha256', ES384: 'sha384', EdDSA: null };
+
+/**
+ * A verifier with its options resolved once: the profile's procedure in order, each failure an
+ * {@link EctError} with a stable code.
+ *
+ * `verifySync` checks signatures with `node:crypto` (ES256, ES384, EdDSA) and needs a key resolver
+ * that answers synchronously; `verify` checks them with `jose`'s `compactVerify` and may resolve
+ * keys remotely. Everything else (size cap, header, claims, formats, limits) is the same code, and a
+ * differential property test holds the two to the same verdicts. The sync path exists for speed:
+ * measured here (`npm run bench`), `jose` verifies ES256 at ~0.4× raw `node:crypto`, this path at
+ * over 0.9×.
+ *
+ * @example
+ * const verifier = new EctVerifier({ keys: jwks, audience: 'spiffe://example.org' });
+ * const { claims } = verifier.verifySync(token);
+ */
+export class EctVerifier {
+  readonly options: ResolvedVerifyOptions;
+
+  constructor(options: VerifyOptions) {
+    this.options = resolveVerifyOptions(options);
+  }
+
+  /** Verifies synchronously with `node:crypto`. */
+  verifySync(token: string): VerifiedEct {
+    const parsed = parseCompact(token, this.options);
+    const key = this.#keyFor(parsed, this.options.keys.resolveSync(parsed.header.kid));
+    checkSignature(parsed, key);
+    return this.#finish(token, parsed, decodeJsonObject(parsed.payloadB64, 'payload'), key);
+  }
+
+  /** Verifies with `jose`, resolving keys asynchronously where the resolver can. */
+  async verify(token: string): Promise<VerifiedEct> {
+    const parsed = parseCompact(token, this.options);
+    const { keys } = this.options;
+    const found = keys.resolve === undefined ? keys.resolveSync(parsed.header.kid) : await keys.resolve(parsed.header.kid);
+    const key = this.#keyFor(parsed, found);
+    let payload: Uint8Array;
+    try {
+      ({ payload } = await compactVerify(token, key.publicKey, { algorithms: [parsed.header.alg] }));
+    } catch (cause) {
+      throw fromJose(cause);
+    }
+    return this.#finish(token, parsed, decodeJsonObject(payload, 'payload'), key);
+  }
+
+  #keyFor(parsed: ParsedCompact, key: VerificationKey | undefined): VerificationKey {
+    const { kid, alg } = parsed.header;
+    if (key === undefined) throw new EctHeaderError('ECT_KEY_UNKNOWN', `no key with kid ${JSON.stringify(kid)}`, { claim: 'kid' });
+    // A key is used only for the algorithm it was made for: no algorithm confusion.
+    if (key.alg !== alg) throw new EctHeaderError('ECT_ALG_NOT_ALLOWED', `key ${kid} is for ${key.alg}, token says ${alg}`, { claim: 'alg' });
+    return key;
+  }
+
+  #finish(token: string, parsed: ParsedCompact, payload: Record<string, unknown>, key: VerificationKey): VerifiedEct {
+    const { claims, draft } = checkClaims(payload, key, this.options);
+    return { token, header: parsed.header, claims, draft };
+  }
+}
+
+/**
+ * Verifies one token synchronously (see {@link EctVerifier}); build an `EctVerifier` once instead
+ * when verifying many.
+ *
+ * @example const { claims } = verifyEctSync(token, { keys: jwks, audience: 'spiffe://example.org' });
+ */
+export function verifyEctSync(token: string, options: VerifyOptions): VerifiedEct {
+  return new EctVerifier(options).verifySync(token);
+}
+
+/**
+ * Verifies one token with `jose` (see {@link EctVerifier}).
+ *
+ * @example const { claims } = await verifyEct(token, { keys: remoteJwks, audit: true });
+ */
+export function verifyEct(token: string, options: VerifyOptions): Promise<VerifiedEct> {
+  return new EctVerifier(options).verify(token);
+}
+
+function checkSignature(parsed: ParsedCompact, key: VerificationKey): void {
+  const { alg } = parsed.header;
+  const signature = Buffer.from(parsed.signatureB64, 'base64url');
+  if (signature.length !== SIGNATURE_BYTES[alg]) {
+    throw new EctSignatureError(`signature has ${signature.length} bytes, ${alg} needs ${SIGNATURE_BYTES[alg]}`);
+  }
+  let ok: boolean;
+  try {
+    ok = cryptoVerify(DIGEST[alg], Buffer.from(parsed.signingInput, 'latin1'), { key: key.publicKey, dsaEncoding: 'ieee-p1363' }, signature);
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new EctSignatureError();
+}
+
+function fromJose(cause: unknown): EctError {
+  if (cause instanceof joseErrors.JWSSignatureVerificationFailed) return new EctSignatureError();
+  if (cause instanceof joseErrors.JOSEAlgNotAllowed) return new EctHeaderError('ECT_ALG_NOT_ALLOWED', 'alg not allowed', { claim: 'alg' });
+  return new EctFormatError('ECT_MALFORMED', cause instanceof Error ? cause.message : 'jose refused the token', { cause });
+}

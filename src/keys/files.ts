@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EctKeyError } from '../token/errors.js';
 import { algorithmOf, importSigningJwk, importVerificationJwk, jwkThumbprint, privateJwkOf, publicJwkOf, type JwkSet } from './jwk.js';
@@ -84,10 +84,24 @@ export async function saveKeyFiles(
   await mkdir(dir, { recursive: true });
   const privateKeyPath = join(dir, PRIVATE_KEY_FILE);
   const jwksPath = join(dir, JWKS_FILE);
-  await writeFile(privateKeyPath, `${JSON.stringify(privateJwkOf(key), null, 2)}\n`, { mode: 0o600 });
+  await writePrivateFile(privateKeyPath, `${JSON.stringify(privateJwkOf(key), null, 2)}\n`);
   const jwks = { keys: [publicJwkOf(key, options.issuers), ...(options.alsoPublish ?? [])] };
   await writeFile(jwksPath, `${JSON.stringify(jwks, null, 2)}\n`);
   return { privateKeyPath, jwksPath };
+}
+
+/**
+ * Writes a secret with mode 0600. `writeFile`'s `mode` only applies when it creates the file, so an
+ * existing file is narrowed to 0600 before the secret goes in.
+ */
+async function writePrivateFile(path: string, text: string): Promise<void> {
+  const handle = await open(path, 'w', 0o600);
+  try {
+    await handle.chmod(0o600);
+    await handle.writeFile(text);
+  } finally {
+    await handle.close();
+  }
 }
 
 async function readKeyFile(path: string): Promise<string> {

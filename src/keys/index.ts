@@ -12,6 +12,7 @@ export {
 } from './jwk.js';
 export { generateSigningKey } from './generate.js';
 export { JwksResolver } from './jwks-resolver.js';
+export { DirectoryJwksResolver } from './directory-resolver.js';
 export { RemoteJwksResolver, type RemoteJwksOptions } from './remote.js';
 export {
   parseSigningKey,

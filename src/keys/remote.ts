@@ -18,7 +18,8 @@ export interface RemoteJwksOptions {
  * Resolves `kid`s against a remote JWK Set URL, fetched and cached by `jose`'s
  * `createRemoteJWKSet` (cache age, cooldown, timeout). `resolve` fetches when a `kid` is unknown and
  * the cooldown allows; `resolveSync` answers from the last fetched set and starts a refresh in the
- * background for an unknown `kid`, so the synchronous propagator path never waits on the network.
+ * background for an unknown `kid` (cooldown permitting) or a stale set, so the synchronous
+ * propagator path never waits on the network.
  *
  * @example const keys = new RemoteJwksResolver(new URL('https://issuer.example/.well-known/jwks.json'));
  */
@@ -38,7 +39,9 @@ export class RemoteJwksResolver implements KeyResolver {
 
   resolveSync(kid: string): VerificationKey | undefined {
     const key = this.#local.resolveSync(kid);
-    if (key === undefined || !this.#remote.fresh) this.refresh().catch(this.#onError);
+    // An unknown kid refetches only outside the cooldown, as `resolve` does: tokens naming random
+    // kids must not turn into one JWK Set fetch each.
+    if ((key === undefined && !this.#remote.coolingDown) || !this.#remote.fresh) this.refresh().catch(this.#onError);
     return key;
   }
 

@@ -1,0 +1,55 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { JwksResolver } from './jwks-resolver.js';
+import type { KeyResolver, VerificationKey } from './types.js';
+
+/**
+ * Resolves `kid`s over every JWK Set file (`*.json`) in a directory, rescanning it (at most once per
+ * `rescanMs`) when a `kid` is unknown. This is how services on one machine find each other's
+ * development keys with no configuration: each writes its JWK Set there. Unreadable files are
+ * skipped, so one bad file does not hide the others.
+ *
+ * @example const keys = new DirectoryJwksResolver('.ect/jwks');
+ */
+export class DirectoryJwksResolver implements KeyResolver {
+  readonly dir: string;
+  readonly #rescanMs: number;
+  readonly #extra: readonly VerificationKey[];
+  #keys = new JwksResolver();
+  #scannedAt = -Infinity;
+
+  constructor(dir: string, options: { rescanMs?: number; extraKeys?: readonly VerificationKey[] } = {}) {
+    this.dir = dir;
+    this.#rescanMs = options.rescanMs ?? 1000;
+    this.#extra = options.extraKeys ?? [];
+    this.rescan();
+  }
+
+  resolveSync(kid: string): VerificationKey | undefined {
+    const key = this.#keys.resolveSync(kid);
+    if (key !== undefined || Date.now() - this.#scannedAt < this.#rescanMs) return key;
+    this.rescan();
+    return this.#keys.resolveSync(kid);
+  }
+
+  /** Reloads every JWK Set in the directory now. */
+  rescan(): void {
+    const keys = new JwksResolver(this.#extra);
+    let files: string[] = [];
+    try {
+      files = readdirSync(this.dir).filter((f) => f.endsWith('.json'));
+    } catch {
+      // A missing directory is an empty key set until someone writes to it.
+    }
+    for (const file of files) {
+      try {
+        const set = JwksResolver.fromJwks(JSON.parse(readFileSync(join(this.dir, file), 'utf8')));
+        for (const kid of set.kids) keys.add(set.resolveSync(kid)!);
+      } catch {
+        continue;
+      }
+    }
+    this.#keys = keys;
+    this.#scannedAt = Date.now();
+  }
+}

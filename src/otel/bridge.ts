@@ -1,0 +1,153 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { diag } from '@opentelemetry/api';
+import type { LoggerProvider } from '@opentelemetry/api-logs';
+import { DirectoryJwksResolver } from '../keys/directory-resolver.js';
+import { loadSigningKey, loadVerificationKeys } from '../keys/files.js';
+import { generateSigningKey } from '../keys/generate.js';
+import { publicJwkOf, verificationKeyOf } from '../keys/jwk.js';
+import { RemoteJwksResolver } from '../keys/remote.js';
+import type { KeyResolver, SigningKey, VerificationKey } from '../keys/types.js';
+import type { DraftVersion } from '../token/claims.js';
+import { EctSigner } from '../token/sign.js';
+import { EctVerifier } from '../token/verify.js';
+import type { EctEnvConfig } from './config.js';
+import { EctSpanExporter, type EctSpanExporterOptions, type SpanExporterLike } from './export/span-exporter.js';
+import { TokenPipeline, type SignedToken } from './export/token-pipeline.js';
+import { httpResponseHook, undiciResponseHook, type HookDeps } from './http/response-hooks.js';
+import { EctSpanProcessor } from './processor.js';
+import { EctPropagator, type EctMode } from './propagator.js';
+import { parseSelector, type SpanSelector } from './selector.js';
+import type { EctReadableSpan } from './span-types.js';
+import { EctStats } from './stats.js';
+
+/** Options of {@link createEctBridge}: everything the bridge needs, already loaded. */
+export interface EctBridgeOptions {
+  signingKey: SigningKey;
+  /** Keys to verify incoming tokens with (the bridge's own key is always added). */
+  keys?: KeyResolver;
+  issuer?: string;
+  trustDomain?: string;
+  /** `aud` of issued tokens; also what this service accepts, with its issuer. */
+  audience?: readonly string[];
+  mode?: EctMode;
+  draft?: DraftVersion;
+  selector?: SpanSelector;
+  ttlSeconds?: number;
+  loggerProvider?: LoggerProvider;
+  /** Extra consumers of signed tokens (a ledger). */
+  tokenSinks?: readonly ((token: SignedToken) => void)[];
+}
+
+/** The assembled parts, for a `NodeSDK` or a hand-built provider. */
+export interface EctBridge extends HookDeps {
+  readonly stats: EctStats;
+  readonly pipeline: TokenPipeline;
+  readonly verifier: EctVerifier;
+  readonly signingKey: SigningKey;
+  /** Wraps a span exporter so exported spans carry `ect.token`. */
+  wrapExporter<S extends EctReadableSpan>(exporter: SpanExporterLike<S>, options?: EctSpanExporterOptions): EctSpanExporter<S>;
+  /** Instrumentation-http config with the bridge's response hook (merged with `base`). */
+  httpInstrumentationConfig<T extends { responseHook?: unknown }>(base?: T): T & { responseHook: ReturnType<typeof httpResponseHook> };
+  /** Instrumentation-undici config with the bridge's response hook (merged with `base`). */
+  undiciInstrumentationConfig<T extends { responseHook?: unknown }>(base?: T): T & { responseHook: ReturnType<typeof undiciResponseHook> };
+}
+
+class CombinedResolver implements KeyResolver {
+  constructor(private readonly own: VerificationKey, private readonly others: KeyResolver | undefined) {}
+  resolveSync(kid: string): VerificationKey | undefined {
+    return kid === this.own.kid ? this.own : this.others?.resolveSync(kid);
+  }
+  async resolve(kid: string): Promise<VerificationKey | undefined> {
+    if (kid === this.own.kid) return this.own;
+    return this.others?.resolve?.(kid) ?? this.others?.resolveSync(kid);
+  }
+}
+
+/**
+ * Assembles processor, propagator, token pipeline and hooks around one signing key.
+ *
+ * @example
+ * const bridge = createEctBridge({ signingKey: await loadSigningKey('key.jwk.json'), keys });
+ * const sdk = new NodeSDK({ spanProcessors: [bridge.processor, new BatchSpanProcessor(bridge.wrapExporter(new OTLPTraceExporter()))], textMapPropagator: ... });
+ */
+export function createEctBridge(options: EctBridgeOptions): EctBridge {
+  const stats = new EctStats();
+  const trustDomain = options.trustDomain ?? 'example.org';
+  const audience = options.audience ?? [`spiffe://${trustDomain}`];
+  const pipeline = new TokenPipeline({ stats, ...(options.loggerProvider ? { loggerProvider: options.loggerProvider } : {}), sinks: options.tokenSinks ?? [] });
+  const signer = new EctSigner(options.signingKey, { draft: options.draft ?? '01' });
+  const processor = new EctSpanProcessor({
+    signer,
+    sink: pipeline,
+    trustDomain,
+    audience,
+    stats,
+    ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
+    ...(options.selector === undefined ? {} : { selector: options.selector }),
+    ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
+  });
+  const keys = new CombinedResolver(verificationKeyOf(options.signingKey), options.keys);
+  const verifier = new EctVerifier({ keys, audience: options.issuer === undefined ? audience : [...audience, options.issuer] });
+  const propagator = new EctPropagator({ processor, verifier, mode: options.mode ?? 'record' });
+  const deps: HookDeps = { processor, propagator };
+  return {
+    stats,
+    pipeline,
+    verifier,
+    processor,
+    propagator,
+    signingKey: options.signingKey,
+    wrapExporter: (exporter, exporterOptions) => new EctSpanExporter(exporter, processor, exporterOptions),
+    httpInstrumentationConfig: (base) => {
+      const next = base?.responseHook as Parameters<typeof httpResponseHook>[1];
+      return { ...(base ?? ({} as never)), responseHook: httpResponseHook(deps, next) };
+    },
+    undiciInstrumentationConfig: (base) => {
+      const next = base?.responseHook as Parameters<typeof undiciResponseHook>[1];
+      return { ...(base ?? ({} as never)), responseHook: undiciResponseHook(deps, next) };
+    },
+  };
+}
+
+/**
+ * Loads keys and settings as {@link configFromEnv} describes and builds the bridge. With no signing
+ * key configured it generates an ephemeral development key, writes its JWK Set into the shared
+ * JWK Set folder (so peers on this machine trust it), and warns once.
+ *
+ * @example const bridge = await createEctBridgeFromConfig(configFromEnv());
+ */
+export async function createEctBridgeFromConfig(config: EctEnvConfig, extra: Partial<EctBridgeOptions> = {}): Promise<EctBridge> {
+  let signingKey: SigningKey;
+  if (config.signingKeyFile !== undefined) {
+    signingKey = await loadSigningKey(config.signingKeyFile);
+  } else {
+    signingKey = generateSigningKey('ES256');
+    mkdirSync(config.jwksDir, { recursive: true });
+    const file = join(config.jwksDir, `${safeName(config.serviceName)}-${signingKey.kid.slice(0, 12)}.json`);
+    writeFileSync(file, `${JSON.stringify({ keys: [publicJwkOf(signingKey)] }, null, 2)}\n`);
+    diag.warn(`otel-ect: no ECT_SIGNING_KEY_FILE; signing with an ephemeral development key (kid ${signingKey.kid}), public key in ${file}`);
+  }
+  const own = verificationKeyOf(signingKey);
+  let keys: KeyResolver;
+  if (config.jwksUrl !== undefined) keys = new RemoteJwksResolver(new URL(config.jwksUrl), { onError: (e) => diag.warn(`otel-ect: JWKS fetch failed: ${String(e)}`) });
+  else if (config.jwksFile !== undefined) keys = await loadVerificationKeys(config.jwksFile);
+  else keys = new DirectoryJwksResolver(config.jwksDir, { extraKeys: [own] });
+  return createEctBridge({
+    signingKey,
+    keys,
+    trustDomain: config.trustDomain,
+    draft: config.draft,
+    selector: parseSelector(config.selector),
+    mode: config.mode === 'enforce' ? 'enforce' : 'record',
+    // Known before the SDK's resource settles, so spans need not read resource attributes early.
+    issuer: config.issuer ?? `spiffe://${config.trustDomain}/service/${encodeURIComponent(config.serviceName)}`,
+    ...(config.audience === undefined ? {} : { audience: config.audience }),
+    ...(config.ttlSeconds === undefined ? {} : { ttlSeconds: config.ttlSeconds }),
+    ...extra,
+  });
+}
+
+function safeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.-]/g, '_');
+}

@@ -1,0 +1,66 @@
+import { join, resolve } from 'node:path';
+import type { DraftVersion } from '../token/claims.js';
+import type { EctMode } from './propagator.js';
+
+/** Bridge settings as read from the environment (see README, "Configuration"). */
+export interface EctEnvConfig {
+  /** `off` disables the bridge entirely. */
+  mode: EctMode | 'off';
+  /** Working folder of the embedded defaults: development keys, JWK Sets, ledger. */
+  home: string;
+  serviceName: string;
+  signingKeyFile: string | undefined;
+  jwksFile: string | undefined;
+  jwksUrl: string | undefined;
+  /** Folder of JWK Set files to trust (default `{home}/jwks`). */
+  jwksDir: string;
+  issuer: string | undefined;
+  trustDomain: string;
+  audience: string[] | undefined;
+  draft: DraftVersion;
+  selector: string | undefined;
+  ttlSeconds: number | undefined;
+  /** Also write spans and token log records as OTLP JSON lines here. */
+  fileExportDir: string | undefined;
+  tracesExporter: string;
+  logsExporter: string;
+}
+
+/** A setting in the environment that cannot be used. */
+export class EctConfigError extends Error {
+  override name = 'EctConfigError';
+}
+
+/**
+ * Reads `ECT_*` settings (and the `OTEL_*` ones the bridge needs) from an environment.
+ *
+ * @example const config = configFromEnv(process.env);
+ */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EctEnvConfig {
+  const home = resolve(env.ECT_HOME ?? '.ect');
+  const mode = (env.ECT_MODE ?? 'record').toLowerCase();
+  if (mode !== 'record' && mode !== 'enforce' && mode !== 'off') throw new EctConfigError(`ECT_MODE must be record, enforce or off, not ${JSON.stringify(env.ECT_MODE)}`);
+  const draft = env.ECT_DRAFT ?? '01';
+  if (draft !== '00' && draft !== '01') throw new EctConfigError(`ECT_DRAFT must be 00 or 01, not ${JSON.stringify(draft)}`);
+  const ttl = env.ECT_TTL_SECONDS === undefined ? undefined : Number(env.ECT_TTL_SECONDS);
+  if (ttl !== undefined && (!Number.isInteger(ttl) || ttl <= 60)) throw new EctConfigError('ECT_TTL_SECONDS must be a whole number above 60');
+  const list = (value: string | undefined) => value?.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  return {
+    mode,
+    home,
+    serviceName: env.OTEL_SERVICE_NAME ?? 'unknown_service',
+    signingKeyFile: env.ECT_SIGNING_KEY_FILE,
+    jwksFile: env.ECT_JWKS_FILE,
+    jwksUrl: env.ECT_JWKS_URL,
+    jwksDir: resolve(env.ECT_JWKS_DIR ?? join(home, 'jwks')),
+    issuer: env.ECT_ISSUER,
+    trustDomain: env.ECT_TRUST_DOMAIN ?? 'example.org',
+    audience: list(env.ECT_AUDIENCE),
+    draft,
+    selector: env.ECT_SELECTOR,
+    ttlSeconds: ttl,
+    fileExportDir: env.ECT_FILE_EXPORT_DIR === undefined ? undefined : resolve(env.ECT_FILE_EXPORT_DIR),
+    tracesExporter: (env.OTEL_TRACES_EXPORTER ?? 'otlp').toLowerCase(),
+    logsExporter: (env.OTEL_LOGS_EXPORTER ?? 'otlp').toLowerCase(),
+  };
+}

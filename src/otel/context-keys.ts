@@ -1,0 +1,20 @@
+import { createContextKey, type Context } from '@opentelemetry/api';
+import type { EctError } from '../token/errors.js';
+import type { TokenRef } from './token-ref.js';
+
+/** Verified tokens extracted from an incoming message: the server span's remote start predecessors. */
+export const INCOMING_TOKENS = createContextKey('otel-ect incoming tokens');
+/** Verification failures of an incoming message (recorded on the server span; refused in enforce mode). */
+export const INCOMING_FAILURES = createContextKey('otel-ect incoming failures');
+/** An application-chosen workflow id for spans started in this context. */
+export const WORKFLOW_ID = createContextKey('otel-ect workflow id');
+
+/** Incoming tokens in `context`, if any. */
+export function incomingTokens(context: Context): readonly TokenRef[] {
+  return (context.getValue(INCOMING_TOKENS) as readonly TokenRef[] | undefined) ?? [];
+}
+
+/** Incoming verification failures in `context`, if any. */
+export function incomingFailures(context: Context): readonly EctError[] {
+  return (context.getValue(INCOMING_FAILURES) as readonly EctError[] | undefined) ?? [];
+}

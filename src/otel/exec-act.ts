@@ -1,0 +1,43 @@
+import type { Attributes } from '@opentelemetry/api';
+
+/** Span attribute an application sets to name the action explicitly. */
+export const EXEC_ACT_ATTRIBUTE = 'ect.exec_act';
+
+const GEN_AI_TARGET: Record<string, readonly string[]> = {
+  execute_tool: ['gen_ai.tool.name'],
+  invoke_agent: ['gen_ai.agent.name', 'gen_ai.agent.id'],
+  create_agent: ['gen_ai.agent.name', 'gen_ai.agent.id'],
+};
+const GEN_AI_MODEL = ['gen_ai.request.model', 'gen_ai.response.model'];
+
+function str(attributes: Attributes, key: string): string | undefined {
+  const value = attributes[key];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/**
+ * The `exec_act` of a span: the explicit `ect.exec_act` attribute; else the GenAI operation and its
+ * target (`execute_tool:get_weather`, `invoke_agent:planner`, `chat:gpt-4o`); else HTTP
+ * `{method} {route}` (server) or `{method} {url.template}` (client) when a low-cardinality target
+ * exists; else the span name.
+ *
+ * @example deriveExecAct('x', { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'get_weather' }) // 'execute_tool:get_weather'
+ */
+export function deriveExecAct(name: string, attributes: Attributes): string {
+  const explicit = str(attributes, EXEC_ACT_ATTRIBUTE);
+  if (explicit !== undefined) return explicit;
+  const operation = str(attributes, 'gen_ai.operation.name');
+  if (operation !== undefined) {
+    for (const key of GEN_AI_TARGET[operation] ?? GEN_AI_MODEL) {
+      const target = str(attributes, key);
+      if (target !== undefined) return `${operation}:${target}`;
+    }
+    return operation;
+  }
+  const method = str(attributes, 'http.request.method') ?? str(attributes, 'http.method');
+  if (method !== undefined) {
+    const target = str(attributes, 'http.route') ?? str(attributes, 'url.template');
+    if (target !== undefined) return `${method} ${target}`;
+  }
+  return name;
+}

@@ -1,0 +1,96 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Span } from '@opentelemetry/api';
+import { EXECUTION_CONTEXT_HEADER } from '../../token/header.js';
+import type { EctSpanProcessor } from '../processor.js';
+import type { EctPropagator } from '../propagator.js';
+import type { EctWritableSpan } from '../span-types.js';
+import { guard } from '../stats.js';
+
+/** The parts of the bridge the HTTP hooks need. */
+export interface HookDeps {
+  processor: EctSpanProcessor;
+  propagator: EctPropagator;
+}
+
+type WriteHead = ServerResponse['writeHead'];
+
+/**
+ * Server side: issues the server span's token when the response head is written (explicitly, or
+ * implicitly by the first `write`/`end`, which Node routes through `writeHead`) and sets it as the
+ * `Execution-Context` response header, so the caller can name the callee's outcome.
+ *
+ * @example tagServerResponse(deps, span, response) // inside instrumentation-http's responseHook
+ */
+export function tagServerResponse(deps: HookDeps, span: Span, response: ServerResponse): void {
+  const original = response.writeHead as WriteHead;
+  const tagged = function writeHead(this: ServerResponse, ...args: Parameters<WriteHead>) {
+    guard(deps.processor.stats, () => {
+      if (this.headersSent) return;
+      const token = deps.processor.issueNow(span as unknown as EctWritableSpan, { http_status: args[0] });
+      if (token === undefined) return;
+      const compact = token.compact();
+      const headers = args.find((a) => typeof a === 'object' && a !== null);
+      // Raw header arrays bypass setHeader(); append to them instead.
+      if (Array.isArray(headers)) {
+        if (Array.isArray(headers[0])) (headers as unknown as string[][]).push([EXECUTION_CONTEXT_HEADER, compact]);
+        else (headers as unknown as string[]).push(EXECUTION_CONTEXT_HEADER, compact);
+      } else {
+        this.setHeader(EXECUTION_CONTEXT_HEADER, compact);
+      }
+      deps.processor.stats.add('responses.tagged');
+    });
+    return original.apply(this, args);
+  };
+  response.writeHead = tagged as WriteHead;
+}
+
+/**
+ * Client side: reads the callee's token from the response head and adds it to the client span's
+ * frontier, replacing what it already names.
+ *
+ * @example readResponseToken(deps, span, response.headers['execution-context'])
+ */
+export function readResponseToken(deps: HookDeps, span: Span, values: string | string[] | undefined): void {
+  if (values === undefined) return;
+  guard(deps.processor.stats, () => {
+    const { tokens, failures, covers } = deps.propagator.verifyValues(values);
+    deps.processor.addToFrontier(span, tokens, covers);
+    for (const failure of failures) span.addEvent('ect.response_verification_failed', { 'ect.error.code': failure.code, 'ect.error.message': failure.message });
+  });
+}
+
+/**
+ * A `responseHook` for `@opentelemetry/instrumentation-http`: tags server responses, reads client
+ * responses. Chain an application hook with `next`.
+ *
+ * @example new HttpInstrumentation({ responseHook: httpResponseHook(deps) })
+ */
+export function httpResponseHook(deps: HookDeps, next?: (span: Span, response: IncomingMessage | ServerResponse) => void) {
+  return (span: Span, response: IncomingMessage | ServerResponse): void => {
+    if ('writeHead' in response && typeof response.writeHead === 'function') tagServerResponse(deps, span, response);
+    else readResponseToken(deps, span, (response as IncomingMessage).headers[EXECUTION_CONTEXT_HEADER]);
+    next?.(span, response);
+  };
+}
+
+/** The response shape `@opentelemetry/instrumentation-undici` passes to its hooks. */
+export interface UndiciResponseLike {
+  headers: readonly (Buffer | string)[];
+}
+
+/**
+ * A `responseHook` for `@opentelemetry/instrumentation-undici` (`fetch`): reads the callee's token.
+ *
+ * @example new UndiciInstrumentation({ responseHook: undiciResponseHook(deps) })
+ */
+export function undiciResponseHook(deps: HookDeps, next?: (span: Span, info: { request: unknown; response: UndiciResponseLike }) => void) {
+  return (span: Span, info: { request: unknown; response: UndiciResponseLike }): void => {
+    const values: string[] = [];
+    const headers = info.response.headers;
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      if (String(headers[i]).toLowerCase() === EXECUTION_CONTEXT_HEADER) values.push(String(headers[i + 1]));
+    }
+    if (values.length > 0) readResponseToken(deps, span, values);
+    next?.(span, info);
+  };
+}

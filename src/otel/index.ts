@@ -1,0 +1,17 @@
+export { EctSpanProcessor, ATTR, type EctSpanProcessorOptions, type IssuedToken, type TokenSink } from './processor.js';
+export { EctPropagator, type EctPropagatorOptions, type EctMode } from './propagator.js';
+export { EctSpanExporter, type EctSpanExporterOptions, type SpanExporterLike } from './export/span-exporter.js';
+export { TokenPipeline, type TokenPipelineOptions, type SignedToken } from './export/token-pipeline.js';
+export { OtlpJsonFileSpanExporter, OtlpJsonFileLogExporter } from './export/otlp-json-file.js';
+export { httpResponseHook, undiciResponseHook, tagServerResponse, readResponseToken, type HookDeps } from './http/response-hooks.js';
+export { installEnforcement } from './http/enforcement.js';
+export { createEctBridge, createEctBridgeFromConfig, type EctBridge, type EctBridgeOptions } from './bridge.js';
+export { configFromEnv, EctConfigError, type EctEnvConfig } from './config.js';
+export { startEctNodeSdk, type EctNodeSdk } from './sdk.js';
+export { setInputHash, setOutputHash, setStreamHash, setExecAct, withWorkflow } from './api.js';
+export { deriveExecAct, EXEC_ACT_ATTRIBUTE } from './exec-act.js';
+export { spanBinding, boundSpanContext, traceIdToUuid, SPAN_BINDING_KEY, type SpanBinding } from './binding.js';
+export { parseSelector, ALL_SPANS, type SpanSelector } from './selector.js';
+export { EctStats, type EctCounter } from './stats.js';
+export type { TokenRef } from './token-ref.js';
+export type { EctReadableSpan, EctWritableSpan } from './span-types.js';

@@ -1,0 +1,336 @@
+import { randomUUID } from 'node:crypto';
+import { trace, type Attributes, type Context, type SpanContext } from '@opentelemetry/api';
+import { LIMITS, type JsonObject } from '../token/claims.js';
+import { hashOctets } from '../token/hash.js';
+import { fitsExecutionContext } from '../token/header.js';
+import { newClaims, type EctSigner, type PendingEct } from '../token/sign.js';
+import { spanBinding, SPAN_BINDING_KEY, traceIdToUuid, type SpanBinding } from './binding.js';
+import { incomingFailures, incomingTokens, WORKFLOW_ID } from './context-keys.js';
+import { deriveExecAct } from './exec-act.js';
+import { Frontier } from './frontier.js';
+import { ALL_SPANS, type SpanSelector } from './selector.js';
+import type { EctReadableSpan, EctWritableSpan } from './span-types.js';
+import { EctStats, guard } from './stats.js';
+import { localToken, type TokenRef } from './token-ref.js';
+
+/** Span attributes this package writes or reads. */
+export const ATTR = {
+  jti: 'ect.jti',
+  pred: 'ect.pred',
+  token: 'ect.token',
+  inpHash: 'ect.inp_hash',
+  outHash: 'ect.out_hash',
+  edge: 'ect.edge',
+  incomingRejected: 'ect.incoming.rejected',
+} as const;
+
+/** A token the processor issued, handed to the export pipeline in issue order. */
+export interface IssuedToken {
+  readonly pending: PendingEct;
+  /** The span the token describes (a join token: the span it was folded in). */
+  readonly spanContext: SpanContext;
+}
+
+/** Where issued tokens go: the batch signer and log-record exporter. */
+export interface TokenSink {
+  push(token: IssuedToken): void;
+  forceFlush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/** Options of {@link EctSpanProcessor}. */
+export interface EctSpanProcessorOptions {
+  signer: EctSigner;
+  /** Issued tokens go here (signed in batches and exported). */
+  sink?: TokenSink;
+  /** `iss` of every token. Default `spiffe://{trustDomain}/service/{service.name}`. */
+  issuer?: string;
+  /** Default `example.org`. */
+  trustDomain?: string;
+  /** `aud` of every token. Default `spiffe://{trustDomain}`. */
+  audience?: string | readonly string[];
+  /** Token lifetime, seconds. Default 600. */
+  ttlSeconds?: number;
+  /** Which spans get tokens. Default all. */
+  selector?: SpanSelector;
+  /** Hash GenAI content attributes into `inp_hash`/`out_hash`. Default true. */
+  hashGenAiContent?: boolean;
+  /** Most `pred` entries in one token before the frontier is folded into join tokens. Default 100. */
+  maxPred?: number;
+  stats?: EctStats;
+}
+
+interface SpanState {
+  readonly jti: string;
+  readonly wid: string;
+  readonly parent: SpanState | undefined;
+  readonly startPreds: TokenRef[];
+  readonly frontier: Frontier;
+  issued: TokenRef | undefined;
+  /** Predecessors named by the issued token (to replace in the parent frontier). */
+  named: string[];
+}
+
+const GEN_AI_INPUT = ['gen_ai.tool.call.arguments', 'gen_ai.input.messages'];
+const GEN_AI_OUTPUT = ['gen_ai.tool.call.result', 'gen_ai.output.messages'];
+const JOIN_EXEC_ACT = 'ect.join';
+// Spans whose tokens can be linked from later spans (by span links): bounded, oldest out first.
+const KNOWN_SPANS_MAX = 10_000;
+
+/**
+ * The OTel span processor that turns spans into a signed DAG (design.md): assigns each span's `jti`
+ * at start (`ect.jti`), tracks frontiers, and at `onEnding` fixes the token's claims (`pred` = the
+ * span's frontier), writes `ect.pred`, adds span links for predecessor edges, and hands the token to
+ * the sink to be signed off the request path. Every hook is guarded: nothing is thrown into the
+ * application, failures are counted in {@link EctStats}.
+ *
+ * Register it before the exporting processor (its attributes must be on the span when exported).
+ *
+ * @example
+ * const processor = new EctSpanProcessor({ signer: new EctSigner(key), sink: tokenPipeline });
+ * const provider = new NodeTracerProvider({ spanProcessors: [processor, new BatchSpanProcessor(exporter)] });
+ */
+export class EctSpanProcessor {
+  readonly stats: EctStats;
+  readonly #signer: EctSigner;
+  readonly #sink: TokenSink | undefined;
+  readonly #issuer: string | undefined;
+  readonly #trustDomain: string;
+  readonly #audience: string | string[];
+  readonly #ttl: number;
+  readonly #selector: SpanSelector;
+  readonly #hashGenAi: boolean;
+  readonly #maxPred: number;
+  readonly #states = new WeakMap<object, SpanState>();
+  readonly #tokens = new WeakMap<object, TokenRef>();
+  readonly #bySpanId = new Map<string, TokenRef>();
+  #issuerCache: { resource: object; issuer: string } | undefined;
+
+  constructor(options: EctSpanProcessorOptions) {
+    this.#signer = options.signer;
+    this.#sink = options.sink;
+    this.#issuer = options.issuer;
+    this.#trustDomain = options.trustDomain ?? 'example.org';
+    const audience = options.audience ?? `spiffe://${this.#trustDomain}`;
+    this.#audience = typeof audience === 'string' ? audience : [...audience];
+    this.#ttl = options.ttlSeconds ?? LIMITS.defaultTtlSeconds;
+    this.#selector = options.selector ?? ALL_SPANS;
+    this.#hashGenAi = options.hashGenAiContent ?? true;
+    this.#maxPred = options.maxPred ?? LIMITS.maxPred;
+    this.stats = options.stats ?? new EctStats();
+  }
+
+  /** SDK hook: assigns the `jti` and the start predecessors. */
+  onStart(span: EctWritableSpan, parentContext: Context): void {
+    guard(this.stats, () => this.#start(span, parentContext));
+  }
+
+  /** SDK hook (sdk-trace ≥ 2.3): issues the token while attributes can still be written. */
+  onEnding(span: EctWritableSpan): void {
+    guard(this.stats, () => this.#ending(span));
+  }
+
+  /** SDK hook: nothing to do, the work happened in `onEnding`. */
+  onEnd(): void {}
+
+  forceFlush(): Promise<void> {
+    return this.#sink?.forceFlush() ?? Promise.resolve();
+  }
+
+  shutdown(): Promise<void> {
+    return this.#sink?.shutdown() ?? Promise.resolve();
+  }
+
+  /** The token issued for an ended span (the exporter attaches its compact form). */
+  tokenOf(span: object): TokenRef | undefined {
+    return this.#tokens.get(span);
+  }
+
+  /** The `jti` assigned to a live span. */
+  jtiOf(span: object): string | undefined {
+    return this.#states.get(span)?.jti;
+  }
+
+  /**
+   * The tokens a request made under `span` must carry: its start predecessors, folded into one
+   * join token when they would not fit in one message or a receiver would find one too old.
+   */
+  tokensToInject(span: object): TokenRef[] {
+    const state = this.#states.get(span);
+    if (state === undefined || state.startPreds.length === 0) return [];
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const stale = state.startPreds.some((t) => nowSeconds - t.iat > this.#ttl - 60);
+    const compact = state.startPreds.map((t) => t.compact());
+    if (!stale && fitsExecutionContext(compact)) return state.startPreds;
+    const join = this.#issueJoin(span as EctWritableSpan, state, state.startPreds);
+    const covered = new Set(state.startPreds.map((t) => t.jti));
+    state.startPreds.splice(0, state.startPreds.length, join);
+    state.frontier.replace(covered, [join]);
+    return [join];
+  }
+
+  /**
+   * Issues a live span's token now (a server span when its response head is written), so it can
+   * travel back to the caller; the span's later end does not issue a second one.
+   */
+  issueNow(span: EctWritableSpan, extra: Partial<SpanBinding> = {}): TokenRef | undefined {
+    return guard(this.stats, () => {
+      const state = this.#states.get(span);
+      if (state === undefined) return undefined;
+      if (state.issued === undefined) this.#issue(span, state, extra);
+      return state.issued;
+    });
+  }
+
+  /**
+   * Adds tokens to a live span's frontier: a callee's token from a response, or predecessors named
+   * by the application. Entries the new tokens already name (`covers`) leave the frontier.
+   */
+  addToFrontier(span: object, tokens: readonly TokenRef[], covers: readonly string[] = []): void {
+    const state = this.#states.get(span);
+    if (state === undefined) return;
+    state.frontier.replace(new Set(covers), tokens);
+    for (const token of tokens) this.#remember(token);
+  }
+
+  #start(span: EctWritableSpan, parentContext: Context): void {
+    const jti = randomUUID();
+    span.setAttribute(ATTR.jti, jti);
+    const parentSpan = trace.getSpan(parentContext);
+    const parent = parentSpan === undefined ? undefined : this.#states.get(parentSpan);
+    const startPreds = parent === undefined ? [] : parent.frontier.toArray();
+    let remote: readonly TokenRef[] = [];
+    if (span.parentSpanContext?.isRemote === true) {
+      remote = incomingTokens(parentContext);
+      for (const token of remote) {
+        startPreds.push(token);
+        this.#remember(token);
+      }
+      const failures = incomingFailures(parentContext);
+      if (failures.length > 0) {
+        span.setAttribute(ATTR.incomingRejected, failures.length);
+        for (const failure of failures) span.addEvent('ect.verification_failed', { 'ect.error.code': failure.code, 'ect.error.message': failure.message });
+      }
+    }
+    for (const link of span.links) {
+      const linked = this.#bySpanId.get(link.context.spanId);
+      if (linked !== undefined && !startPreds.includes(linked)) startPreds.push(linked);
+    }
+    const wid =
+      (parentContext.getValue(WORKFLOW_ID) as string | undefined) ??
+      parent?.wid ??
+      sharedWorkflow(remote) ??
+      traceIdToUuid(span.spanContext().traceId);
+    this.#states.set(span, { jti, wid, parent, startPreds, frontier: new Frontier(startPreds), issued: undefined, named: [] });
+  }
+
+  #ending(span: EctWritableSpan): void {
+    const state = this.#states.get(span);
+    if (state === undefined) return;
+    this.#states.delete(span);
+    // Links added after start may name spans whose tokens we know.
+    for (const link of span.links) {
+      const linked = this.#bySpanId.get(link.context.spanId);
+      if (linked !== undefined && link.attributes?.[ATTR.edge] === undefined) state.frontier.add(linked);
+    }
+    if (state.issued === undefined && this.#selector(span)) this.#issue(span, state, {});
+    if (state.issued !== undefined) this.#tokens.set(span, state.issued);
+    const parent = state.parent;
+    if (parent === undefined) return;
+    // The token replaces, in the parent's frontier, everything it covers; a span without a token
+    // passes its own frontier through, so the DAG stays connected.
+    const covered = new Set([...state.startPreds.map((t) => t.jti), ...state.frontier.jtis(), ...state.named]);
+    parent.frontier.replace(covered, state.issued === undefined ? state.frontier.toArray() : [state.issued]);
+  }
+
+  #issue(span: EctWritableSpan, state: SpanState, extra: Partial<SpanBinding>): void {
+    let preds = state.frontier.toArray();
+    while (preds.length > this.#maxPred) preds = this.#fold(span, state, preds);
+    const attributes = span.attributes;
+    const claims = newClaims({
+      iss: this.#issuerFor(span),
+      aud: this.#audience,
+      exec_act: deriveExecAct(span.name, attributes),
+      pred: preds.map((t) => t.jti),
+      jti: state.jti,
+      wid: state.wid,
+      ttlSeconds: this.#ttl,
+      ect_ext: { [SPAN_BINDING_KEY]: spanBinding(span, extra) as unknown as JsonObject },
+    });
+    const inpHash = this.#hashOf(attributes, ATTR.inpHash, GEN_AI_INPUT);
+    const outHash = this.#hashOf(attributes, ATTR.outHash, GEN_AI_OUTPUT);
+    if (inpHash !== undefined) claims.inp_hash = inpHash;
+    if (outHash !== undefined) claims.out_hash = outHash;
+    const pending = this.#signer.prepare(claims);
+    const spanContext = span.spanContext();
+    const ref = localToken(pending, spanContext);
+    state.issued = ref;
+    state.named = claims.pred;
+    span.setAttribute(ATTR.pred, claims.pred);
+    for (const pred of preds) {
+      if (pred.spanContext !== undefined) span.addLink({ context: pred.spanContext, attributes: { [ATTR.edge]: 'predecessor', [ATTR.jti]: pred.jti } });
+    }
+    this.#remember(ref);
+    this.stats.add('tokens.issued');
+    this.#sink?.push({ pending, spanContext });
+  }
+
+  /** Folds `preds` into join tokens of at most `maxPred` entries each. */
+  #fold(span: EctWritableSpan, state: SpanState, preds: TokenRef[]): TokenRef[] {
+    const joins: TokenRef[] = [];
+    for (let i = 0; i < preds.length; i += this.#maxPred) joins.push(this.#issueJoin(span, state, preds.slice(i, i + this.#maxPred)));
+    return joins;
+  }
+
+  #issueJoin(span: EctWritableSpan, state: SpanState, preds: readonly TokenRef[]): TokenRef {
+    const claims = newClaims({
+      iss: this.#issuerFor(span),
+      aud: this.#audience,
+      exec_act: JOIN_EXEC_ACT,
+      pred: preds.map((t) => t.jti),
+      wid: state.wid,
+      ttlSeconds: this.#ttl,
+      ect_ext: { [SPAN_BINDING_KEY]: { ...spanBinding(span), status: 'UNSET', join: true } as unknown as JsonObject },
+    });
+    const pending = this.#signer.prepare(claims);
+    const ref = localToken(pending, undefined);
+    this.stats.add('tokens.joined');
+    this.#sink?.push({ pending, spanContext: span.spanContext() });
+    return ref;
+  }
+
+  #hashOf(attributes: Attributes, explicit: string, genAiKeys: readonly string[]): string | undefined {
+    const given = attributes[explicit];
+    if (typeof given === 'string') return given;
+    if (!this.#hashGenAi) return undefined;
+    for (const key of genAiKeys) {
+      const value = attributes[key];
+      if (value !== undefined) return hashOctets(typeof value === 'string' ? value : JSON.stringify(value));
+    }
+    return undefined;
+  }
+
+  #issuerFor(span: EctReadableSpan): string {
+    if (this.#issuer !== undefined) return this.#issuer;
+    const resource = span.resource;
+    if (this.#issuerCache?.resource !== resource) {
+      const service = resource.attributes['service.name'];
+      const name = typeof service === 'string' && service !== '' ? service : 'unknown_service';
+      this.#issuerCache = { resource, issuer: `spiffe://${this.#trustDomain}/service/${encodeURIComponent(name)}` };
+    }
+    return this.#issuerCache.issuer;
+  }
+
+  #remember(token: TokenRef): void {
+    const spanId = token.spanContext?.spanId;
+    if (spanId === undefined) return;
+    this.#bySpanId.delete(spanId);
+    this.#bySpanId.set(spanId, token);
+    if (this.#bySpanId.size > KNOWN_SPANS_MAX) this.#bySpanId.delete(this.#bySpanId.keys().next().value!);
+  }
+}
+
+function sharedWorkflow(tokens: readonly TokenRef[]): string | undefined {
+  const wid = tokens[0]?.wid;
+  return wid !== undefined && tokens.every((t) => t.wid === wid) ? wid : undefined;
+}

@@ -1,0 +1,124 @@
+import { isTracingSuppressed } from '@opentelemetry/core';
+import { trace, type Context, type TextMapGetter, type TextMapPropagator, type TextMapSetter } from '@opentelemetry/api';
+import { EctError, EctReplayError, isEctError } from '../token/errors.js';
+import { MemoryReplayCache, type ReplayStore } from '../token/replay.js';
+import { EXECUTION_CONTEXT_HEADER, formatExecutionContext, parseExecutionContext } from '../token/header.js';
+import type { EctVerifier } from '../token/verify.js';
+import { boundSpanContext } from './binding.js';
+import { INCOMING_FAILURES, INCOMING_TOKENS } from './context-keys.js';
+import type { EctSpanProcessor } from './processor.js';
+import { EctStats, guard } from './stats.js';
+import { remoteToken, type TokenRef } from './token-ref.js';
+
+/** What the receiving side does with tokens that fail verification. */
+export type EctMode = 'record' | 'enforce';
+
+/** Options of {@link EctPropagator}. */
+export interface EctPropagatorOptions {
+  processor: EctSpanProcessor;
+  /** Verifies incoming tokens (with a replay cache, and this service's audience). */
+  verifier: EctVerifier;
+  /** `record` (default): failures become span events; `enforce`: the HTTP guard answers 403. */
+  mode?: EctMode;
+  /**
+   * Seen tokens, to refuse replays. A predecessor token legitimately travels on every request its
+   * holder fans out, so a replay is the same token presented again *by the same calling span*
+   * (W3C `parent-id`): the store is keyed by workflow, caller span and `jti`. Default: an in-memory
+   * LRU; share one store between instances behind a load balancer.
+   */
+  replay?: ReplayStore;
+}
+
+/**
+ * `TextMapPropagator` for the `Execution-Context` field. `inject` writes the signed tokens of the
+ * active (client) span's start predecessors, signing them now if needed and folding them into a join
+ * token when they would not fit; `extract` verifies every incoming token and puts the valid ones in
+ * the context as the next server span's start predecessors, and the failures beside them (recorded
+ * on that span; refused by {@link installEnforcement} in enforce mode). Use it in a
+ * `CompositePropagator` beside W3C trace context and baggage.
+ *
+ * @example
+ * const propagator = new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator(), new EctPropagator({ processor, verifier })] });
+ */
+export class EctPropagator implements TextMapPropagator {
+  readonly mode: EctMode;
+  readonly #processor: EctSpanProcessor;
+  readonly #verifier: EctVerifier;
+  readonly #stats: EctStats;
+  readonly #replay: ReplayStore;
+
+  constructor(options: EctPropagatorOptions) {
+    this.#processor = options.processor;
+    this.#verifier = options.verifier;
+    this.#replay = options.replay ?? new MemoryReplayCache();
+    this.mode = options.mode ?? 'record';
+    this.#stats = options.processor.stats;
+  }
+
+  inject(context: Context, carrier: unknown, setter: TextMapSetter): void {
+    // The SDK's own exports run with tracing suppressed: they must not carry tokens.
+    if (isTracingSuppressed(context)) return;
+    guard(this.#stats, () => {
+      const span = trace.getSpan(context);
+      if (span === undefined) return;
+      const tokens = this.#processor.tokensToInject(span);
+      if (tokens.length === 0) return;
+      setter.set(carrier, EXECUTION_CONTEXT_HEADER, formatExecutionContext(tokens.map((t) => t.compact())));
+    });
+  }
+
+  extract(context: Context, carrier: unknown, getter: TextMapGetter): Context {
+    const result = guard(this.#stats, () => this.#extract(context, carrier, getter));
+    return result ?? context;
+  }
+
+  fields(): string[] {
+    return [EXECUTION_CONTEXT_HEADER];
+  }
+
+  /**
+   * Verifies the `Execution-Context` values of one message; shared by `extract` and the response
+   * path (a callee's token coming back). With `callerSpanId`, each token is also checked against
+   * the replay store.
+   */
+  verifyValues(values: string | string[] | undefined, callerSpanId?: string): { tokens: TokenRef[]; failures: EctError[]; covers: string[] } {
+    const tokens: TokenRef[] = [];
+    const failures: EctError[] = [];
+    const covers: string[] = [];
+    let compact: string[];
+    try {
+      compact = parseExecutionContext(values);
+    } catch (error) {
+      failures.push(isEctError(error) ? error : new EctError('ECT_MALFORMED', String(error)));
+      this.#stats.add('incoming.rejected');
+      return { tokens, failures, covers };
+    }
+    for (const token of compact) {
+      try {
+        const verified = this.#verifier.verifySync(token);
+        const { wid, jti, exp } = verified.claims;
+        if (callerSpanId !== undefined && !this.#replay.checkAndRecord(`${wid ?? ''}\u0000${callerSpanId}`, jti, exp, Math.floor(Date.now() / 1000))) {
+          throw new EctReplayError(jti);
+        }
+        tokens.push(remoteToken(verified, boundSpanContext(verified.claims)));
+        covers.push(...verified.claims.pred);
+        this.#stats.add('incoming.verified');
+      } catch (error) {
+        if (!isEctError(error)) throw error;
+        failures.push(error);
+        this.#stats.add('incoming.rejected');
+      }
+    }
+    return { tokens, failures, covers };
+  }
+
+  #extract(context: Context, carrier: unknown, getter: TextMapGetter): Context {
+    const raw = getter.get(carrier, EXECUTION_CONTEXT_HEADER);
+    if (raw === undefined || (Array.isArray(raw) && raw.length === 0)) return context;
+    const { tokens, failures } = this.verifyValues(raw, trace.getSpanContext(context)?.spanId ?? '');
+    let next = context;
+    if (tokens.length > 0) next = next.setValue(INCOMING_TOKENS, tokens);
+    if (failures.length > 0) next = next.setValue(INCOMING_FAILURES, failures);
+    return next;
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * Zero-code entry: `node --import otel-ect/register app.js`.
+ *
+ * Registers OTel's ESM loader hook (so `import`ed modules are instrumented too), then starts the SDK
+ * with the bridge from the environment. Spans and tokens are flushed on `beforeExit` and on
+ * SIGTERM/SIGINT; if the application has no handler of its own for the signal, the process then
+ * exits as the signal would have made it.
+ */
+import { register } from 'node:module';
+
+register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+
+const { startEctNodeSdk } = await import('./sdk.js');
+const { diag } = await import('@opentelemetry/api');
+
+try {
+  const { shutdown } = await startEctNodeSdk();
+  process.once('beforeExit', () => void shutdown());
+  for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+    const onSignal = () => {
+      const theirs = process.listenerCount(signal) > 0;
+      void shutdown().finally(() => {
+        if (!theirs) process.exit(code);
+      });
+    };
+    process.once(signal, onSignal);
+  }
+} catch (error) {
+  // A broken setting must not take the application down: it runs untraced, and says why.
+  diag.error(`otel-ect: not started: ${error instanceof Error ? error.message : String(error)}`);
+  process.stderr.write(`otel-ect: not started: ${error instanceof Error ? error.message : String(error)}\n`);
+}

@@ -1,0 +1,75 @@
+import { join } from 'node:path';
+import { diag, DiagConsoleLogger, DiagLogLevel, metrics } from '@opentelemetry/api';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
+import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { BatchLogRecordProcessor, type LogRecordExporter } from '@opentelemetry/sdk-logs';
+import { BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { createEctBridgeFromConfig, type EctBridge } from './bridge.js';
+import { configFromEnv, type EctEnvConfig } from './config.js';
+import { OtlpJsonFileLogExporter, OtlpJsonFileSpanExporter } from './export/otlp-json-file.js';
+import { installEnforcement } from './http/enforcement.js';
+
+/** A started SDK with the bridge in it. */
+export interface EctNodeSdk {
+  sdk: NodeSDK;
+  /** Undefined when `ECT_MODE=off`. */
+  bridge: EctBridge | undefined;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts `NodeSDK` with auto-instrumentations, the ECT processor and propagator (composite with
+ * W3C trace context and baggage), OTLP HTTP trace and log exporters (`OTEL_TRACES_EXPORTER`,
+ * `OTEL_LOGS_EXPORTER`: `otlp` or `none`), optional OTLP JSON files (`ECT_FILE_EXPORT_DIR`), all from
+ * the environment. What `node --import otel-ect/register` runs; call it yourself to add options.
+ *
+ * @example const { shutdown } = await startEctNodeSdk();
+ */
+export async function startEctNodeSdk(config: EctEnvConfig = configFromEnv()): Promise<EctNodeSdk> {
+  if (process.env.OTEL_LOG_LEVEL !== undefined) {
+    const level = DiagLogLevel[process.env.OTEL_LOG_LEVEL.toUpperCase() as keyof typeof DiagLogLevel] ?? DiagLogLevel.WARN;
+    diag.setLogger(new DiagConsoleLogger(), level);
+  } else {
+    diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.WARN);
+  }
+  const bridge = config.mode === 'off' ? undefined : await createEctBridgeFromConfig(config);
+  if (bridge !== undefined && config.mode === 'enforce') installEnforcement(bridge.propagator);
+
+  const spanExporters: SpanExporter[] = [];
+  const logExporters: LogRecordExporter[] = [];
+  if (config.tracesExporter === 'otlp') spanExporters.push(new OTLPTraceExporter());
+  if (config.logsExporter === 'otlp') logExporters.push(new OTLPLogExporter());
+  if (config.fileExportDir !== undefined) {
+    const base = `${config.serviceName.replace(/[^A-Za-z0-9_.-]/g, '_')}-${process.pid}`;
+    spanExporters.push(new OtlpJsonFileSpanExporter(join(config.fileExportDir, `spans-${base}.jsonl`)));
+    logExporters.push(new OtlpJsonFileLogExporter(join(config.fileExportDir, `tokens-${base}.jsonl`)));
+  }
+  const exporting = spanExporters.map((exporter) => new BatchSpanProcessor(bridge === undefined ? exporter : bridge.wrapExporter(exporter)));
+  const sdk = new NodeSDK({
+    spanProcessors: bridge === undefined ? exporting : [bridge.processor, ...exporting],
+    logRecordProcessors: logExporters.map((exporter) => new BatchLogRecordProcessor({ exporter })),
+    textMapPropagator: new CompositePropagator({
+      propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator(), ...(bridge === undefined ? [] : [bridge.propagator])],
+    }),
+    instrumentations: [
+      getNodeAutoInstrumentations({
+        // File-system spans would drown the DAG in noise; enable them explicitly if wanted.
+        '@opentelemetry/instrumentation-fs': { enabled: false },
+        ...(bridge === undefined
+          ? {}
+          : {
+              '@opentelemetry/instrumentation-http': bridge.httpInstrumentationConfig({}),
+              '@opentelemetry/instrumentation-undici': bridge.undiciInstrumentationConfig({}),
+            }),
+      }),
+    ],
+  });
+  sdk.start();
+  bridge?.stats.bindMeter(metrics.getMeter('otel-ect'));
+  let stopping: Promise<void> | undefined;
+  const shutdown = () => (stopping ??= sdk.shutdown().catch((error: unknown) => diag.warn(`otel-ect: shutdown failed: ${String(error)}`)));
+  return { sdk, bridge, shutdown };
+}

@@ -1,0 +1,87 @@
+import { diag, type Meter } from '@opentelemetry/api';
+
+/** Counter names; also the suffixes of the OTel metrics (`ect.tokens.issued`, …). */
+export type EctCounter =
+  | 'tokens.issued'
+  | 'tokens.joined'
+  | 'tokens.signed'
+  | 'tokens.sign_failed'
+  | 'tokens.exported'
+  | 'tokens.export_dropped'
+  | 'incoming.verified'
+  | 'incoming.rejected'
+  | 'responses.tagged'
+  | 'hooks.failed';
+
+const DESCRIPTIONS: Record<EctCounter, string> = {
+  'tokens.issued': 'ECTs issued (claims fixed) for spans',
+  'tokens.joined': 'join tokens issued to fold wide or stale frontiers',
+  'tokens.signed': 'ECTs signed',
+  'tokens.sign_failed': 'ECTs that could not be signed (dropped)',
+  'tokens.exported': 'ECT log records handed to the log pipeline',
+  'tokens.export_dropped': 'ECTs dropped by a failing or full export path',
+  'incoming.verified': 'incoming Execution-Context tokens that verified',
+  'incoming.rejected': 'incoming Execution-Context tokens that failed verification',
+  'responses.tagged': 'responses that carried the server span token back',
+  'hooks.failed': 'internal failures caught in a span processor, propagator or hook (never thrown into the app)',
+};
+
+/**
+ * The bridge's counters: plain numbers on the hot path, published as OTel observable counters once
+ * a meter is bound (the metrics API has no proxy provider, so binding waits for the SDK to start).
+ * Failures are also logged through `diag`, the first time and then every 1000th, so a broken
+ * exporter cannot flood the application's logs.
+ */
+export class EctStats {
+  readonly #counts = new Map<EctCounter, number>();
+
+  /** Adds to a counter. */
+  add(counter: EctCounter, by = 1): void {
+    this.#counts.set(counter, (this.#counts.get(counter) ?? 0) + by);
+  }
+
+  /** Counts a failure and logs it, rate-limited. */
+  fail(counter: EctCounter, error: unknown, by = 1): void {
+    const before = this.get(counter);
+    this.add(counter, by);
+    if (before === 0 || Math.floor(before / 1000) !== Math.floor((before + by) / 1000)) {
+      diag.warn(`otel-ect: ${DESCRIPTIONS[counter]} (${before + by} so far): ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  /** Current value of a counter. */
+  get(counter: EctCounter): number {
+    return this.#counts.get(counter) ?? 0;
+  }
+
+  /** All counters, for tests and status pages. */
+  snapshot(): Record<EctCounter, number> {
+    return Object.fromEntries((Object.keys(DESCRIPTIONS) as EctCounter[]).map((c) => [c, this.get(c)])) as Record<EctCounter, number>;
+  }
+
+  /**
+   * Publishes every counter as an observable counter on `meter`.
+   *
+   * @example bridge.stats.bindMeter(metrics.getMeter('otel-ect'));
+   */
+  bindMeter(meter: Meter): void {
+    for (const counter of Object.keys(DESCRIPTIONS) as EctCounter[]) {
+      meter.createObservableCounter(`ect.${counter}`, { description: DESCRIPTIONS[counter] }).addCallback((result) => result.observe(this.get(counter)));
+    }
+  }
+}
+
+/**
+ * Runs `fn`, turning any exception into a counted, logged `hooks.failed`: the bridge must never
+ * throw into the host application.
+ *
+ * @example guard(stats, () => processor.work(span));
+ */
+export function guard<T>(stats: EctStats, fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch (error) {
+    stats.fail('hooks.failed', error);
+    return undefined;
+  }
+}

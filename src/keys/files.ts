@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EctKeyError } from '../token/errors.js';
 import { algorithmOf, importSigningJwk, importVerificationJwk, jwkThumbprint, privateJwkOf, publicJwkOf, type JwkSet } from './jwk.js';
@@ -68,6 +68,28 @@ export async function loadSigningKey(path: string, kid?: string): Promise<Signin
  */
 export async function loadVerificationKeys(path: string): Promise<JwksResolver> {
   return parseVerificationKeys(await readKeyFile(path));
+}
+
+/**
+ * Reads verification keys from a file (JWK Set, JWK or PEM) or from every `*.json` JWK Set in a
+ * directory (the layout the bridge's development keys use).
+ *
+ * @example const keys = await loadVerificationKeysFrom('.ect/demo/jwks');
+ */
+export async function loadVerificationKeysFrom(path: string): Promise<JwksResolver> {
+  let isDir: boolean;
+  try {
+    isDir = (await stat(path)).isDirectory();
+  } catch (cause) {
+    throw new EctKeyError(`cannot read key file ${path}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { cause });
+  }
+  if (!isDir) return loadVerificationKeys(path);
+  const all = new JwksResolver();
+  for (const file of (await readdir(path)).filter((f) => f.endsWith('.json')).sort()) {
+    const set = await loadVerificationKeys(join(path, file));
+    for (const kid of set.kids) all.add(set.resolveSync(kid)!);
+  }
+  return all;
 }
 
 /**

@@ -19,6 +19,7 @@ export {
   parseVerificationKeys,
   loadSigningKey,
   loadVerificationKeys,
+  loadVerificationKeysFrom,
   saveKeyFiles,
   PRIVATE_KEY_FILE,
   JWKS_FILE,

@@ -18,8 +18,9 @@ export class JwksResolver implements KeyResolver {
   }
 
   /**
-   * Builds a resolver from a JWK Set object; keys that are not for signing (`use` other than `sig`)
-   * are skipped.
+   * Builds a resolver from a JWK Set object. Keys that are not for signing (`use` other than `sig`)
+   * or of a type this package does not verify (RSA, P-521, X25519, …, common in shared sets) are
+   * skipped; a set with no usable key at all is refused.
    *
    * @example JwksResolver.fromJwks({ keys: [publicJwk] })
    */
@@ -27,8 +28,18 @@ export class JwksResolver implements KeyResolver {
     if (jwks === null || typeof jwks !== 'object' || !Array.isArray((jwks as JwkSet).keys)) {
       throw new EctKeyError('not a JWK Set: expected an object with a "keys" array');
     }
-    const keys = (jwks as JwkSet).keys.filter((jwk: JsonWebKey & { use?: unknown }) => jwk.use === undefined || jwk.use === 'sig');
-    return new JwksResolver(keys.map(importVerificationJwk));
+    const candidates = (jwks as JwkSet).keys.filter((jwk: JsonWebKey & { use?: unknown }) => jwk.use === undefined || jwk.use === 'sig');
+    const usable: VerificationKey[] = [];
+    let firstError: unknown;
+    for (const jwk of candidates) {
+      try {
+        usable.push(importVerificationJwk(jwk));
+      } catch (error) {
+        firstError ??= error;
+      }
+    }
+    if (usable.length === 0 && firstError !== undefined) throw firstError;
+    return new JwksResolver(usable);
   }
 
   /** Adds (or replaces) a key; a duplicate `kid` for a different key is refused. */

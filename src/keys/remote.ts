@@ -47,7 +47,11 @@ export class RemoteJwksResolver implements KeyResolver {
 
   async resolve(kid: string): Promise<VerificationKey | undefined> {
     if (this.#local.resolveSync(kid) === undefined || !this.#remote.fresh) {
-      if (!this.#remote.coolingDown || this.#remote.jwks() === undefined) await this.refresh();
+      if (!this.#remote.coolingDown || this.#remote.jwks() === undefined) {
+        // An unreachable JWK Set leaves the last good keys in place; an unknown kid then fails
+        // verification as ECT_KEY_UNKNOWN instead of surfacing a fetch error.
+        await this.refresh().catch(this.#onError);
+      }
     }
     return this.#local.resolveSync(kid);
   }

@@ -41,7 +41,7 @@ export function readClaims(p: Record<string, unknown>): { claims: EctClaims; dra
   const iss = requireString(p, 'iss');
   const aud = p.aud;
   if (aud === undefined) missing('aud');
-  if (!(typeof aud === 'string' || (Array.isArray(aud) && aud.length > 0 && aud.every((a) => typeof a === 'string')))) {
+  if (!((typeof aud === 'string' && aud !== '') || (Array.isArray(aud) && aud.length > 0 && aud.every((a) => typeof a === 'string' && a !== '')))) {
     invalid('aud', 'aud must be a string or a non-empty array of strings');
   }
   const iat = requireNumericDate(p, 'iat');
@@ -74,11 +74,11 @@ function checkIssuer(iss: string, key: VerificationKey, options: ResolvedVerifyO
   for (const [issuer, kids] of Object.entries(options.issuers)) if (kids.includes(key.kid)) bound.add(issuer);
   if (bound.size === 0) {
     if (options.strictIssuerBinding) {
-      throw new EctHeaderError('ECT_ISS_MISMATCH', `key ${key.kid} has no issuer binding and strict binding is on`, { claim: 'iss' });
+      throw new EctClaimError('ECT_ISS_MISMATCH', `key ${key.kid} has no issuer binding and strict binding is on`, { claim: 'iss' });
     }
     return;
   }
-  if (!bound.has(iss)) throw new EctHeaderError('ECT_ISS_MISMATCH', `key ${key.kid} is not bound to issuer ${iss}`, { claim: 'iss' });
+  if (!bound.has(iss)) throw new EctClaimError('ECT_ISS_MISMATCH', `key ${key.kid} is not bound to issuer ${iss}`, { claim: 'iss' });
 }
 
 function checkAudience(aud: string | string[], accepted: readonly string[]): void {

@@ -71,7 +71,9 @@ export function decodeJsonObject(b64: string | Uint8Array, what: 'header' | 'pay
 }
 
 function checkHeader(raw: Record<string, unknown>, algorithms: readonly EctAlgorithm[]): EctHeader {
-  const { typ, alg, kid } = raw;
+  const { alg, kid } = raw;
+  // RFC 7515 §4.1.9: media types compare case-insensitively and may omit "application/".
+  const typ = typeof raw.typ === 'string' ? raw.typ.toLowerCase().replace(/^application\//, '') : raw.typ;
   if (typ !== TYP_01 && typ !== TYP_00) {
     throw new EctHeaderError('ECT_TYP_INVALID', `typ must be "${TYP_01}" or "${TYP_00}"`, { claim: 'typ' });
   }

@@ -1,15 +1,17 @@
 import { Command } from 'commander';
 import { validateDag } from '../../dag/validate-set.js';
 import type { DagNode, DagReport } from '../../dag/types.js';
-import { loadVerificationKeys } from '../../keys/files.js';
+import { readTokenFiles, type TokenSource } from '../../audit/read-tokens.js';
+import { loadVerificationKeysFrom } from '../../keys/files.js';
 import { readClaims } from '../../token/check-claims.js';
 import { decodeUnverified } from '../../token/decode.js';
 import { isEctError } from '../../token/errors.js';
 import { EctVerifier } from '../../token/verify.js';
-import { asUsage, EXIT, readInputFile, type CliIo } from '../io.js';
+import { asUsage, EXIT, readInputFile, UsageError, type CliIo } from '../io.js';
 import { renderDagText } from '../render-dag.js';
 
 interface TokenFailure {
+  file: string;
   line: number;
   jti?: string;
   code: string;
@@ -22,26 +24,27 @@ export function dagCommand(io: CliIo, setExit: (code: number) => void): Command 
   dag
     .command('verify')
     .description('verify every token (audit mode) and the DAG rules over the set; exit 0 valid, 3 partial, 1 invalid')
-    .argument('<file>', 'file with one compact token per line (blank lines and # comments ignored)')
-    .option('--jwks <file>', 'verification keys; without them signatures are NOT checked')
+    .argument('<files...>', 'files of tokens: one compact token per line, or OTLP JSON lines of logs (token bodies) or spans (ect.token attributes)')
+    .option('--jwks <file|dir>', 'verification keys: a JWK Set, JWK or PEM file, or a folder of JWK Set files; without them signatures are NOT checked')
     .option('--json', 'machine-readable output')
     .option('--quiet', 'print the verdict and failures only, not the DAG')
-    .action(async (file: string, options: { jwks?: string; json?: boolean; quiet?: boolean }) => {
-      const lines = (await readInputFile(file, 'token file')).toString('utf8').split(/\r?\n/);
+    .action(async (files: string[], options: { jwks?: string; json?: boolean; quiet?: boolean }) => {
+      for (const file of files) await readInputFile(file, 'token file');
+      const found = await asUsage(() => readTokenFiles(files)).catch((error: unknown) => {
+        throw error instanceof SyntaxError ? new UsageError(`a line that starts with { is not OTLP JSON: ${error.message}`) : error;
+      });
       const jwks = options.jwks;
-      const verifier = jwks === undefined ? undefined : new EctVerifier({ keys: await asUsage(() => loadVerificationKeys(jwks)), audit: true });
+      const verifier = jwks === undefined ? undefined : new EctVerifier({ keys: await asUsage(() => loadVerificationKeysFrom(jwks)), audit: true });
       const nodes: DagNode[] = [];
       const failures: TokenFailure[] = [];
-      lines.forEach((raw, i) => {
-        const token = raw.trim();
-        if (token === '' || token.startsWith('#')) return;
+      for (const { token, source } of found) {
         try {
           nodes.push(verifier === undefined ? readClaims(decodeUnverified(token).payload).claims : verifier.verifySync(token).claims);
         } catch (error) {
           if (!isEctError(error)) throw error;
-          failures.push({ line: i + 1, ...jtiOf(token), code: error.code, message: error.message });
+          failures.push({ ...where(source), ...jtiOf(token), code: error.code, message: error.message });
         }
-      });
+      }
       const report = validateDag(nodes);
       const verdict = failures.length > 0 ? 'invalid' : report.verdict;
       setExit(verdict === 'valid' ? EXIT.ok : verdict === 'partial' ? EXIT.partial : EXIT.invalid);
@@ -55,6 +58,10 @@ export function dagCommand(io: CliIo, setExit: (code: number) => void): Command 
       if (!options.quiet && nodes.length > 0) io.stdout(`\nDAG (causal order):\n${renderDagText(nodes)}\n`);
     });
   return dag;
+}
+
+function where(source: TokenSource): { file: string; line: number } {
+  return { file: source.file, line: source.line };
 }
 
 function jtiOf(token: string): { jti?: string } {
@@ -73,7 +80,7 @@ function summary(verdict: string, total: number, failures: TokenFailure[], repor
       ? `tokens: ${total - failures.length}/${total} verified (audit mode)`
       : 'tokens: signatures NOT checked (no --jwks); claims decoded only',
   );
-  for (const f of failures) out.push(`  FAIL token line ${f.line}${f.jti === undefined ? '' : ` (jti ${f.jti})`}: ${f.code}: ${f.message}`);
+  for (const f of failures) out.push(`  FAIL token at ${f.file}:${f.line}${f.jti === undefined ? '' : ` (jti ${f.jti})`}: ${f.code}: ${f.message}`);
   for (const v of report.violations) out.push(`  FAIL rule ${v.code}: token ${v.jti}${v.pred === undefined ? '' : ` ← ${v.pred}`}: ${v.message}`);
   for (const m of report.missing) out.push(`  PARTIAL token ${m.jti}: predecessor ${m.pred} is not in the set`);
   if (report.violations.length === 0 && report.missing.length === 0) {

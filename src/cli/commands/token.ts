@@ -15,6 +15,7 @@ interface CreateOptions {
   execAct: string;
   pred: string[];
   wid?: string;
+  jti?: string;
   inpFile?: string;
   outFile?: string;
   draft: DraftVersion;
@@ -41,6 +42,7 @@ export function tokenCommand(io: CliIo, setExit: (code: number) => void): Comman
     .requiredOption('--exec-act <name>', 'the action performed')
     .option('--pred <jti>', 'a predecessor jti (repeatable)', (value: string, all: string[]) => [...all, value], [] as string[])
     .option('--wid <uuid>', 'workflow id')
+    .option('--jti <uuid>', 'token id (default: a fresh UUID)')
     .option('--inp-file <file>', 'set inp_hash from this file\'s bytes')
     .option('--out-file <file>', 'set out_hash from this file\'s bytes')
     .addOption(new Option('--draft <version>', 'claim names to emit').choices(['00', '01']).default('01'))
@@ -49,6 +51,7 @@ export function tokenCommand(io: CliIo, setExit: (code: number) => void): Comman
       const ttlSeconds = Number(options.ttl);
       if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new UsageError('--ttl must be a positive whole number of seconds');
       if (options.wid !== undefined && !isUuid(options.wid)) throw new UsageError('--wid must be a UUID');
+      if (options.jti !== undefined && !isUuid(options.jti)) throw new UsageError('--jti must be a UUID');
       const badPred = options.pred.find((p) => !isUuid(p));
       if (badPred !== undefined) throw new UsageError(`--pred ${badPred} is not a UUID`);
       const aud = options.aud.split(',').map((a) => a.trim()).filter((a) => a !== '');
@@ -61,6 +64,7 @@ export function tokenCommand(io: CliIo, setExit: (code: number) => void): Comman
         pred: options.pred,
         ttlSeconds,
         ...(options.wid === undefined ? {} : { wid: options.wid }),
+        ...(options.jti === undefined ? {} : { jti: options.jti }),
         ...(options.inpFile === undefined ? {} : { inp_hash: hashOctets(await readInputFile(options.inpFile, 'input file')) }),
         ...(options.outFile === undefined ? {} : { out_hash: hashOctets(await readInputFile(options.outFile, 'output file')) }),
       });

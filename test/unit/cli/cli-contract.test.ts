@@ -129,12 +129,35 @@ describe('ect dag verify', () => {
     const [a, b] = chain();
     const forged = `${b!.slice(0, -4)}AAAA`;
     const file = join(dir, 'invalid.txt');
-    writeFileSync(file, [a, forged, a].join('\n'));
+    const sameJti = create('replayed', [], ['--jti', jtiOf(a!)]).stdout.trim();
+    writeFileSync(file, [a, forged, sameJti, a].join('\n'));
     const result = ect(['dag', 'verify', file, '--jwks', jwks, '--json']);
     expect(result.code).toBe(1);
     const out = JSON.parse(result.stdout);
     expect(out.verdict).toBe('invalid');
-    expect(out.failures).toEqual([{ line: 2, jti: jtiOf(b!), code: 'ECT_SIGNATURE_INVALID', message: expect.any(String) }]);
+    expect(out.failures).toEqual([{ file, line: 2, jti: jtiOf(b!), code: 'ECT_SIGNATURE_INVALID', message: expect.any(String) }]);
     expect(out.violations).toEqual([expect.objectContaining({ code: 'ECT_DAG_DUPLICATE_JTI', jti: jtiOf(a!) })]);
+  });
+});
+
+describe('ect dag verify on OTLP JSON exports', () => {
+  it('reads token log bodies and ect.token span attributes from several files, once each, and a JWK Set folder', () => {
+    const a = create('fetch_data').stdout.trim();
+    const b = create('analyze_risk', [jtiOf(a)]).stdout.trim();
+    const logs = { resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: a } }, { body: { stringValue: b } }] }] }] };
+    const spans = { resourceSpans: [{ scopeSpans: [{ spans: [{ attributes: [{ key: 'ect.token', value: { stringValue: b } }] }] }] }] };
+    const logsFile = join(dir, 'tokens.jsonl');
+    const spansFile = join(dir, 'spans.jsonl');
+    writeFileSync(logsFile, `${JSON.stringify(logs)}\n`);
+    writeFileSync(spansFile, `${JSON.stringify(spans)}\n`);
+    const result = ect(['dag', 'verify', logsFile, spansFile, '--jwks', join(dir, 'k'), '--json']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ verdict: 'valid', tokens: 2, edges: 1 });
+  });
+
+  it('exit 2 for a line that looks like JSON but is not', () => {
+    const file = join(dir, 'broken.jsonl');
+    writeFileSync(file, '{"resourceLogs": [\n');
+    expect(ect(['dag', 'verify', file]).code).toBe(2);
   });
 });

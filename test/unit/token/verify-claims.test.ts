@@ -130,7 +130,7 @@ describe('step 7: iss bound to the key, own identity in aud', () => {
     it('refuses an iss the key is not bound to (ect_iss in its JWK) with ECT_ISS_MISMATCH', async () => {
       const issuer = makeIssuer('ES256');
       const key = importVerificationJwk({ ...publicJwkOf(issuer.key), ect_iss: 'spiffe://example.org/ns/prod/sa/other' } as never);
-      const error = await expectRejectedBoth(verifyOptions(new JwksResolver([key])), issuer.signer.sign(validClaims()), 'ECT_ISS_MISMATCH', EctHeaderError);
+      const error = await expectRejectedBoth(verifyOptions(new JwksResolver([key])), issuer.signer.sign(validClaims()), 'ECT_ISS_MISMATCH', EctClaimError);
       expect(error.claim).toBe('iss');
     });
 

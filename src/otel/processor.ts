@@ -69,6 +69,9 @@ interface SpanState {
   issued: TokenRef | undefined;
   /** Predecessors named by the issued token (to replace in the parent frontier). */
   named: string[];
+  ended: boolean;
+  /** Children still running, for issuing early (see {@link EctSpanProcessor.issueNow}). */
+  readonly live: Set<SpanState>;
 }
 
 const GEN_AI_INPUT = ['gen_ai.tool.call.arguments', 'gen_ai.input.messages'];
@@ -177,7 +180,7 @@ export class EctSpanProcessor {
     return guard(this.stats, () => {
       const state = this.#states.get(span);
       if (state === undefined) return undefined;
-      if (state.issued === undefined) this.#issue(span, state, extra);
+      if (state.issued === undefined) this.#issue(span, state, extra, deepFrontier(state));
       return state.issued;
     });
   }
@@ -221,7 +224,9 @@ export class EctSpanProcessor {
       parent?.wid ??
       sharedWorkflow(remote) ??
       traceIdToUuid(span.spanContext().traceId);
-    this.#states.set(span, { jti, wid, parent, startPreds, frontier: new Frontier(startPreds), issued: undefined, named: [] });
+    const state: SpanState = { jti, wid, parent, startPreds, frontier: new Frontier(startPreds), issued: undefined, named: [], ended: false, live: new Set() };
+    parent?.live.add(state);
+    this.#states.set(span, state);
   }
 
   #ending(span: EctWritableSpan): void {
@@ -235,7 +240,12 @@ export class EctSpanProcessor {
     }
     if (state.issued === undefined && this.#selector(span)) this.#issue(span, state, {});
     if (state.issued !== undefined) this.#tokens.set(span, state.issued);
-    const parent = state.parent;
+    state.ended = true;
+    state.parent?.live.delete(state);
+    // OTel parents may end before their children (an async handler returns, its span ends, the work
+    // it started goes on): the outcome then flows to the nearest ancestor still running.
+    let parent = state.parent;
+    while (parent?.ended === true) parent = parent.parent;
     if (parent === undefined) return;
     // The token replaces, in the parent's frontier, everything it covers; a span without a token
     // passes its own frontier through, so the DAG stays connected.
@@ -243,8 +253,8 @@ export class EctSpanProcessor {
     parent.frontier.replace(covered, state.issued === undefined ? state.frontier.toArray() : [state.issued]);
   }
 
-  #issue(span: EctWritableSpan, state: SpanState, extra: Partial<SpanBinding>): void {
-    let preds = state.frontier.toArray();
+  #issue(span: EctWritableSpan, state: SpanState, extra: Partial<SpanBinding>, frontier: TokenRef[] = state.frontier.toArray()): void {
+    let preds = frontier;
     while (preds.length > this.#maxPred) preds = this.#fold(span, state, preds);
     const attributes = span.attributes;
     const claims = newClaims({
@@ -328,6 +338,19 @@ export class EctSpanProcessor {
     this.#bySpanId.set(spanId, token);
     if (this.#bySpanId.size > KNOWN_SPANS_MAX) this.#bySpanId.delete(this.#bySpanId.keys().next().value!);
   }
+}
+
+/**
+ * A span's frontier as if every descendant still running ended now without a token: what a token
+ * issued early (at the response head) must name. Frameworks often keep handler spans open until
+ * after the response is written (Express 5 ends them when the handler's promise settles), so the
+ * completed work sits in those spans' frontiers, not yet in the server span's.
+ */
+function deepFrontier(state: SpanState): TokenRef[] {
+  if (state.live.size === 0) return state.frontier.toArray();
+  const frontier = new Frontier(state.frontier.toArray());
+  for (const child of state.live) frontier.replace(new Set(child.startPreds.map((t) => t.jti)), deepFrontier(child));
+  return frontier.toArray();
 }
 
 function sharedWorkflow(tokens: readonly TokenRef[]): string | undefined {

@@ -1,7 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { diag } from '@opentelemetry/api';
-import type { LoggerProvider } from '@opentelemetry/api-logs';
 import { DirectoryJwksResolver } from '../keys/directory-resolver.js';
 import { loadSigningKey, loadVerificationKeys } from '../keys/files.js';
 import { generateSigningKey } from '../keys/generate.js';
@@ -13,7 +12,7 @@ import { EctSigner } from '../token/sign.js';
 import { EctVerifier } from '../token/verify.js';
 import type { EctEnvConfig } from './config.js';
 import { EctSpanExporter, type EctSpanExporterOptions, type SpanExporterLike } from './export/span-exporter.js';
-import { TokenPipeline, type SignedToken } from './export/token-pipeline.js';
+import { TokenPipeline, type EctLoggerProvider, type SignedToken } from './export/token-pipeline.js';
 import { httpResponseHook, undiciResponseHook, type HookDeps } from './http/response-hooks.js';
 import { EctSpanProcessor } from './processor.js';
 import { EctPropagator, type EctMode } from './propagator.js';
@@ -34,7 +33,7 @@ export interface EctBridgeOptions {
   draft?: DraftVersion;
   selector?: SpanSelector;
   ttlSeconds?: number;
-  loggerProvider?: LoggerProvider;
+  loggerProvider?: EctLoggerProvider;
   /** Extra consumers of signed tokens (a ledger). */
   tokenSinks?: readonly ((token: SignedToken) => void)[];
 }

@@ -152,7 +152,7 @@ describe('failure isolation', () => {
       OTEL_BLRP_SCHEDULE_DELAY: '50',
     });
     const statuses: number[] = [];
-    for (let i = 0; i < 200; i++) statuses.push((await fetch(`${service.url}/work`)).status);
+    for (let i = 0; i < 100; i++) statuses.push((await fetch(`${service.url}/work`)).status);
     expect(statuses.every((s) => s === 200)).toBe(true);
     expect(service.child.exitCode).toBeNull();
   });

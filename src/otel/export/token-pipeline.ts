@@ -1,8 +1,47 @@
-import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
-import { logs, SeverityNumber, type Logger, type LoggerProvider } from '@opentelemetry/api-logs';
+import * as api from '@opentelemetry/api';
+import { ROOT_CONTEXT, trace, type Attributes, type Context } from '@opentelemetry/api';
 import type { IssuedToken, TokenSink } from '../processor.js';
 import { ATTR } from '../processor.js';
 import { EctStats } from '../stats.js';
+
+/** The log record this pipeline emits (the shape of `LogRecord` in api-logs 0.2xx and api 1.10). */
+export interface EctLogRecord {
+  eventName: string;
+  severityNumber: number;
+  severityText: string;
+  body: string;
+  attributes: Attributes;
+  context: Context;
+}
+
+/** A logger, structurally: SDK 2.x (`@opentelemetry/api-logs`) and 3.x (`@opentelemetry/api` logs) alike. */
+export interface EctLogger {
+  emit(record: EctLogRecord): void;
+}
+
+/** A logger provider, structurally. */
+export interface EctLoggerProvider {
+  getLogger(name: string, version?: string): EctLogger;
+}
+
+// SeverityNumber.INFO in both API lines.
+const SEVERITY_INFO = 9;
+
+/**
+ * The global logger provider: `@opentelemetry/api` ≥ 1.10 carries the logs API itself; before
+ * that it lives in `@opentelemetry/api-logs` (an optional peer). Resolved once, asynchronously,
+ * because the second is an optional import.
+ */
+const globalLoggerProvider: Promise<EctLoggerProvider | undefined> = (async () => {
+  const inApi = (api as { logs?: { getLoggerProvider(): EctLoggerProvider } }).logs;
+  if (inApi !== undefined) return { getLogger: (name, version) => inApi.getLoggerProvider().getLogger(name, version) };
+  try {
+    const { logs } = await import('@opentelemetry/api-logs');
+    return { getLogger: (name, version) => logs.getLoggerProvider().getLogger(name, version) as EctLogger };
+  } catch {
+    return undefined;
+  }
+})();
 
 /** A token signed by the pipeline, as handed to extra sinks (the ledger, a file). */
 export interface SignedToken {
@@ -13,8 +52,8 @@ export interface SignedToken {
 
 /** Options of {@link TokenPipeline}. */
 export interface TokenPipelineOptions {
-  /** Where token log records go. Default: the global logger provider at flush time. */
-  loggerProvider?: LoggerProvider;
+  /** Where token log records go. Default: the global logger provider (api-logs or api ≥ 1.10). */
+  loggerProvider?: EctLoggerProvider;
   /** Extra consumers of signed tokens, called in issue order; a throwing one is a counted drop. */
   sinks?: readonly ((token: SignedToken) => void)[];
   /** Tokens waiting at most; beyond, new ones are dropped and counted. Default 65,536. */
@@ -38,18 +77,19 @@ const SCOPE = 'otel-ect';
  */
 export class TokenPipeline implements TokenSink {
   readonly stats: EctStats;
-  readonly #loggerProvider: LoggerProvider | undefined;
+  #loggerProvider: EctLoggerProvider | undefined;
   readonly #sinks: readonly ((token: SignedToken) => void)[];
   readonly #maxQueue: number;
   readonly #maxBatch: number;
   readonly #delay: number;
   #queue: IssuedToken[] = [];
   #timer: NodeJS.Timeout | undefined;
-  #logger: Logger | undefined;
+  #logger: EctLogger | undefined;
   #stopped = false;
 
   constructor(options: TokenPipelineOptions = {}) {
     this.#loggerProvider = options.loggerProvider;
+    if (this.#loggerProvider === undefined) void globalLoggerProvider.then((provider) => (this.#loggerProvider ??= provider));
     this.#sinks = options.sinks ?? [];
     this.#maxQueue = options.maxQueueSize ?? 65_536;
     this.#maxBatch = options.maxBatchSize ?? 256;
@@ -120,11 +160,12 @@ export class TokenPipeline implements TokenSink {
 
   #emit(issued: IssuedToken, compact: string): void {
     try {
-      this.#logger ??= (this.#loggerProvider ?? logs.getLoggerProvider()).getLogger(SCOPE);
+      if (this.#loggerProvider === undefined) throw new Error('no logger provider: install @opentelemetry/api-logs or pass loggerProvider');
+      this.#logger ??= this.#loggerProvider.getLogger(SCOPE);
       const { claims } = issued.pending;
       this.#logger.emit({
         eventName: 'ect.token',
-        severityNumber: SeverityNumber.INFO,
+        severityNumber: SEVERITY_INFO,
         severityText: 'INFO',
         body: compact,
         attributes: { [ATTR.jti]: claims.jti, [ATTR.pred]: [...claims.pred], 'ect.exec_act': claims.exec_act },

@@ -1,11 +1,12 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { JwksResolver } from './jwks-resolver.js';
 import type { KeyResolver, VerificationKey } from './types.js';
 
 /**
- * Resolves `kid`s over every JWK Set file (`*.json`) in a directory, rescanning it (at most once per
- * `rescanMs`) when a `kid` is unknown. This is how services on one machine find each other's
+ * Resolves `kid`s over every JWK Set file (`*.json`) in a directory, rescanning it when a `kid` is
+ * unknown and the directory changed since the last scan (a peer just wrote its key), or at most once
+ * per `rescanMs` otherwise (a file rewritten in place). This is how services on one machine find each other's
  * development keys with no configuration: each writes its JWK Set there. Unreadable files are
  * skipped, so one bad file does not hide the others.
  *
@@ -17,6 +18,7 @@ export class DirectoryJwksResolver implements KeyResolver {
   readonly #extra: readonly VerificationKey[];
   #keys = new JwksResolver();
   #scannedAt = -Infinity;
+  #scannedMtime = -1;
 
   constructor(dir: string, options: { rescanMs?: number; extraKeys?: readonly VerificationKey[] } = {}) {
     this.dir = dir;
@@ -27,13 +29,15 @@ export class DirectoryJwksResolver implements KeyResolver {
 
   resolveSync(kid: string): VerificationKey | undefined {
     const key = this.#keys.resolveSync(kid);
-    if (key !== undefined || Date.now() - this.#scannedAt < this.#rescanMs) return key;
+    if (key !== undefined) return key;
+    if (this.#mtime() === this.#scannedMtime && Date.now() - this.#scannedAt < this.#rescanMs) return undefined;
     this.rescan();
     return this.#keys.resolveSync(kid);
   }
 
   /** Reloads every JWK Set in the directory now. */
   rescan(): void {
+    this.#scannedMtime = this.#mtime();
     const keys = new JwksResolver(this.#extra);
     let files: string[] = [];
     try {
@@ -51,5 +55,13 @@ export class DirectoryJwksResolver implements KeyResolver {
     }
     this.#keys = keys;
     this.#scannedAt = Date.now();
+  }
+
+  #mtime(): number {
+    try {
+      return statSync(this.dir).mtimeMs;
+    } catch {
+      return -1;
+    }
   }
 }

@@ -20,6 +20,8 @@ export interface EctEnvConfig {
   draft: DraftVersion;
   selector: string | undefined;
   ttlSeconds: number | undefined;
+  /** Leave GenAI content attributes, already hashed into the tokens, out of exported spans. */
+  dropGenAiContent: boolean;
   /** Also write spans and token log records as OTLP JSON lines here. */
   fileExportDir: string | undefined;
   tracesExporter: string;
@@ -59,6 +61,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EctEnvConfi
     draft,
     selector: env.ECT_SELECTOR,
     ttlSeconds: ttl,
+    dropGenAiContent: ['1', 'true', 'yes'].includes((env.ECT_DROP_GENAI_CONTENT ?? '').toLowerCase()),
     fileExportDir: env.ECT_FILE_EXPORT_DIR === undefined ? undefined : resolve(env.ECT_FILE_EXPORT_DIR),
     tracesExporter: (env.OTEL_TRACES_EXPORTER ?? 'otlp').toLowerCase(),
     logsExporter: (env.OTEL_LOGS_EXPORTER ?? 'otlp').toLowerCase(),

@@ -18,8 +18,8 @@ function str(attributes: Attributes, key: string): string | undefined {
 /**
  * The `exec_act` of a span: the explicit `ect.exec_act` attribute; else the GenAI operation and its
  * target (`execute_tool:get_weather`, `invoke_agent:planner`, `chat:gpt-4o`); else HTTP
- * `{method} {route}` (server) or `{method} {url.template}` (client) when a low-cardinality target
- * exists; else the span name.
+ * `{method} {route}` (server), `{method} {url.template}` or `{method} {host:port}{path}` (client);
+ * else the span name.
  *
  * @example deriveExecAct('x', { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'get_weather' }) // 'execute_tool:get_weather'
  */
@@ -36,8 +36,18 @@ export function deriveExecAct(name: string, attributes: Attributes): string {
   }
   const method = str(attributes, 'http.request.method') ?? str(attributes, 'http.method');
   if (method !== undefined) {
-    const target = str(attributes, 'http.route') ?? str(attributes, 'url.template');
+    const target = str(attributes, 'http.route') ?? str(attributes, 'url.template') ?? clientTarget(attributes);
     if (target !== undefined) return `${method} ${target}`;
   }
   return name;
+}
+
+// A client span has no route; its peer and path say which task it called. (exec_act is a claim,
+// not a metric label, so a concrete path costs nothing.)
+function clientTarget(attributes: Attributes): string | undefined {
+  const host = str(attributes, 'server.address');
+  const path = str(attributes, 'url.path');
+  if (host === undefined || path === undefined) return undefined;
+  const port = attributes['server.port'];
+  return `${host}${port === undefined ? '' : `:${String(port)}`}${path}`;
 }

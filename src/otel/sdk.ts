@@ -6,7 +6,8 @@ import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchLogRecordProcessor, type LogRecordExporter } from '@opentelemetry/sdk-logs';
-import { BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+// `sdk-trace` (not the 2.x-only `sdk-trace-base` shim) exists in both SDK lines.
+import { BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace';
 import { createEctBridgeFromConfig, type EctBridge } from './bridge.js';
 import { configFromEnv, type EctEnvConfig } from './config.js';
 import { OtlpJsonFileLogExporter, OtlpJsonFileSpanExporter } from './export/otlp-json-file.js';
@@ -47,7 +48,8 @@ export async function startEctNodeSdk(config: EctEnvConfig = configFromEnv()): P
     spanExporters.push(new OtlpJsonFileSpanExporter(join(config.fileExportDir, `spans-${base}.jsonl`)));
     logExporters.push(new OtlpJsonFileLogExporter(join(config.fileExportDir, `tokens-${base}.jsonl`)));
   }
-  const exporting = spanExporters.map((exporter) => new BatchSpanProcessor(bridge === undefined ? exporter : bridge.wrapExporter(exporter)));
+  const batching = batchOptionsFromEnv();
+  const exporting = spanExporters.map((exporter) => new BatchSpanProcessor({ exporter: bridge === undefined ? exporter : bridge.wrapExporter(exporter, { dropHashedContent: config.dropGenAiContent }), ...batching }));
   const sdk = new NodeSDK({
     spanProcessors: bridge === undefined ? exporting : [bridge.processor, ...exporting],
     logRecordProcessors: logExporters.map((exporter) => new BatchLogRecordProcessor({ exporter })),
@@ -72,4 +74,19 @@ export async function startEctNodeSdk(config: EctEnvConfig = configFromEnv()): P
   let stopping: Promise<void> | undefined;
   const shutdown = () => (stopping ??= sdk.shutdown().catch((error: unknown) => diag.warn(`otel-ect: shutdown failed: ${String(error)}`)));
   return { sdk, bridge, shutdown };
+}
+
+/** `OTEL_BSP_*` settings, which the `sdk-trace` processor (unlike the 2.x shim) does not read itself. */
+function batchOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): { scheduledDelayMillis?: number; maxQueueSize?: number; maxExportBatchSize?: number; exportTimeoutMillis?: number } {
+  const options: Record<string, number> = {};
+  for (const [variable, option] of [
+    ['OTEL_BSP_SCHEDULE_DELAY', 'scheduledDelayMillis'],
+    ['OTEL_BSP_MAX_QUEUE_SIZE', 'maxQueueSize'],
+    ['OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 'maxExportBatchSize'],
+    ['OTEL_BSP_EXPORT_TIMEOUT', 'exportTimeoutMillis'],
+  ] as const) {
+    const value = Number(env[variable]);
+    if (env[variable] !== undefined && Number.isFinite(value) && value > 0) options[option] = value;
+  }
+  return options;
 }

@@ -1,19 +1,21 @@
 import { context, propagation, trace, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+// `@opentelemetry/sdk-trace` (options-object constructors) exists in both SDK lines, 2.x and 3.x,
+// so the same fixture runs the suite against either (see test/compat/).
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { generateSigningKey, JwksResolver, verificationKeyOf, type SigningKey } from '../../src/keys/index.js';
 import { createEctBridge, type EctBridge, type EctBridgeOptions } from '../../src/otel/index.js';
 import { decodeJsonObject, EctVerifier, type EctClaims } from '../../src/token/index.js';
 
-/** A real SDK (BasicTracerProvider, async-hooks context) with the bridge and in-memory exporters. */
+/** A real SDK (TracerProvider, async-hooks context) with the bridge and in-memory exporters. */
 export interface OtelFixture {
   tracer: Tracer;
   bridge: EctBridge;
   key: SigningKey;
   spans: InMemorySpanExporter;
   logs: InMemoryLogRecordExporter;
-  provider: BasicTracerProvider;
+  provider: TracerProvider;
   /** Flushes the token pipeline and returns the exported spans, oldest first. */
   finished(): Promise<ReadableSpan[]>;
   /** Claims of every token the bridge exported as a log record, in export order. */
@@ -39,7 +41,7 @@ export function createOtelFixture(options: Partial<EctBridgeOptions> = {}): Otel
   const loggerProvider = new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter: logs })] });
   const bridge = createEctBridge({ signingKey: key, issuer: 'spiffe://example.org/service/test', loggerProvider, ...options });
   const spans = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({ spanProcessors: [bridge.processor, new SimpleSpanProcessor(bridge.wrapExporter(spans))] });
+  const provider = new TracerProvider({ spanProcessors: [bridge.processor, new SimpleSpanProcessor({ exporter: bridge.wrapExporter(spans) })] });
   const tracer = provider.getTracer('test');
   const verifier = new EctVerifier({ keys: new JwksResolver([verificationKeyOf(key)]), audit: true });
   return {

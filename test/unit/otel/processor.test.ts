@@ -101,9 +101,9 @@ describe('EctSpanProcessor: causal frontiers (design.md §2)', () => {
       maxPred: 3,
       sink: otel.bridge.pipeline,
     });
-    const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
+    const { TracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = await import('@opentelemetry/sdk-trace');
     const memory = new InMemorySpanExporter();
-    const provider = new BasicTracerProvider({ spanProcessors: [processor, new SimpleSpanProcessor(new (await import('../../../src/otel/index.js')).EctSpanExporter(memory, processor))] });
+    const provider = new TracerProvider({ spanProcessors: [processor, new SimpleSpanProcessor({ exporter: new (await import('../../../src/otel/index.js')).EctSpanExporter(memory, processor) })] });
     const tracer = provider.getTracer('wide');
     await tracer.startActiveSpan('root', async (root) => {
       const children = Array.from({ length: 7 }, (_, i) => tracer.startSpan(`c${i}`));
@@ -251,7 +251,7 @@ describe('EctSpanProcessor: never throws into the application', () => {
     // No exporter and a log pipeline without processors: only the bridge's own memory is measured.
     otel = createOtelFixture({ loggerProvider: new LoggerProvider() });
     const processor = otel.bridge.processor;
-    const provider = new (await import('@opentelemetry/sdk-trace-base')).BasicTracerProvider({ spanProcessors: [processor] });
+    const provider = new (await import('@opentelemetry/sdk-trace')).TracerProvider({ spanProcessors: [processor] });
     const leakTracer = provider.getTracer('leak');
     const root = leakTracer.startSpan('root');
     const ctx = trace.setSpan(ROOT_CONTEXT, root);

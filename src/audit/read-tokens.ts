@@ -8,64 +8,106 @@ export interface TokenSource {
   kind: 'line' | 'log' | 'span';
 }
 
-/** A token read from an export, with where it came from. */
+/** A span that carried a token, as exported: what the token must describe. */
+export interface SpanRecord {
+  source: TokenSource;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string | undefined;
+  name: string;
+  /** OTLP span kind number (1 internal … 5 consumer). */
+  kind: number;
+  /** The span's `ect.jti` and `ect.pred` attributes, as exported. */
+  jti: unknown;
+  pred: unknown;
+}
+
+/** A token read from an export, with where it came from and every span that carried it. */
 export interface FoundToken {
   token: string;
   source: TokenSource;
+  spans: SpanRecord[];
 }
 
-type AnyValue = { stringValue?: string };
+type AnyValue = { stringValue?: string; arrayValue?: { values?: AnyValue[] } };
 type KeyValue = { key: string; value?: AnyValue };
+type OtlpSpan = { traceId?: string; spanId?: string; parentSpanId?: string; name?: string; kind?: number | string; attributes?: KeyValue[] };
 
 /**
- * Reads compact tokens from files in any of the forms the bridge and the Collector write: one
- * compact token per line; OTLP JSON lines of logs (`resourceLogs`, token in the body); OTLP JSON
- * lines of traces (`resourceSpans`, token in the `ect.token` attribute). Blank lines and `#`
- * comments are skipped; a token found twice (in a span and in its log record) is kept once.
+ * Reads compact tokens from files in any of the forms the bridge, the Collector and Jaeger write:
+ * one compact token per line; OTLP JSON lines of logs (`resourceLogs`, token in the body); OTLP
+ * JSON lines of traces (`resourceSpans`, token in the `ect.token` attribute), also wrapped as
+ * Jaeger's `/api/v3/traces` answers (`{"result": …}`). Blank lines and `#` comments are skipped; a
+ * token found twice (in a span and in its log record) is kept once, with every span that carried it.
  *
  * @example const tokens = await readTokenFiles(['spans.jsonl', 'tokens.jsonl']);
  */
 export async function readTokenFiles(paths: readonly string[]): Promise<FoundToken[]> {
-  const seen = new Set<string>();
-  const found: FoundToken[] = [];
-  const add = (token: string, source: TokenSource) => {
-    if (seen.has(token)) return;
-    seen.add(token);
-    found.push({ token, source });
+  const byToken = new Map<string, FoundToken>();
+  const add = (token: string, source: TokenSource, span?: Omit<SpanRecord, 'source'>) => {
+    let found = byToken.get(token);
+    if (found === undefined) byToken.set(token, (found = { token, source, spans: [] }));
+    if (span !== undefined) found.spans.push({ ...span, source });
   };
   for (const file of paths) {
     const lines = (await readFile(file, 'utf8')).split(/\r?\n/);
     lines.forEach((raw, i) => {
       const text = raw.trim();
       if (text === '' || text.startsWith('#')) return;
-      if (!text.startsWith('{')) return add(text, { file, line: i + 1, kind: 'line' });
-      for (const [token, kind] of tokensInOtlpJson(JSON.parse(text) as unknown)) add(token, { file, line: i + 1, kind });
+      const line = i + 1;
+      if (!text.startsWith('{')) return add(text, { file, line, kind: 'line' });
+      for (const entry of tokensInOtlpJson(JSON.parse(text) as unknown)) add(entry.token, { file, line, kind: entry.kind }, entry.span);
     });
   }
-  return found;
+  return [...byToken.values()];
 }
 
+/** One token inside an OTLP document, with its span when it came from one. */
+export interface OtlpToken {
+  token: string;
+  kind: 'log' | 'span';
+  span?: Omit<SpanRecord, 'source'>;
+}
+
+const KIND_NUMBERS: Record<string, number> = { SPAN_KIND_INTERNAL: 1, SPAN_KIND_SERVER: 2, SPAN_KIND_CLIENT: 3, SPAN_KIND_PRODUCER: 4, SPAN_KIND_CONSUMER: 5 };
+
 /**
- * The tokens inside one OTLP JSON export request (logs or traces), in document order.
+ * The tokens inside one OTLP JSON export request (logs or traces, or Jaeger's `{"result": …}`), in
+ * document order.
  *
- * @example tokensInOtlpJson(JSON.parse(line)) // [['eyJ…', 'log'], …]
+ * @example tokensInOtlpJson(JSON.parse(line)).map((t) => t.token)
  */
-export function tokensInOtlpJson(request: unknown): [string, 'log' | 'span'][] {
-  const out: [string, 'log' | 'span'][] = [];
-  const doc = request as { resourceLogs?: unknown[]; resourceSpans?: unknown[] };
+export function tokensInOtlpJson(request: unknown): OtlpToken[] {
+  const out: OtlpToken[] = [];
+  const doc = ((request as { result?: unknown }).result ?? request) as { resourceLogs?: unknown[]; resourceSpans?: unknown[] };
   for (const rl of (doc.resourceLogs ?? []) as { scopeLogs?: { logRecords?: { body?: AnyValue }[] }[] }[]) {
     for (const sl of rl.scopeLogs ?? []) {
       for (const record of sl.logRecords ?? []) {
         const body = record.body?.stringValue;
-        if (typeof body === 'string' && body.split('.').length === 3) out.push([body, 'log']);
+        if (typeof body === 'string' && body.split('.').length === 3) out.push({ token: body, kind: 'log' });
       }
     }
   }
-  for (const rs of (doc.resourceSpans ?? []) as { scopeSpans?: { spans?: { attributes?: KeyValue[] }[] }[] }[]) {
+  for (const rs of (doc.resourceSpans ?? []) as { scopeSpans?: { spans?: OtlpSpan[] }[] }[]) {
     for (const ss of rs.scopeSpans ?? []) {
       for (const span of ss.spans ?? []) {
-        const token = span.attributes?.find((a) => a.key === 'ect.token')?.value?.stringValue;
-        if (typeof token === 'string') out.push([token, 'span']);
+        const attribute = (key: string) => span.attributes?.find((a) => a.key === key)?.value;
+        const token = attribute('ect.token')?.stringValue;
+        if (typeof token !== 'string') continue;
+        const pred = attribute('ect.pred');
+        out.push({
+          token,
+          kind: 'span',
+          span: {
+            traceId: String(span.traceId ?? ''),
+            spanId: String(span.spanId ?? ''),
+            parentSpanId: span.parentSpanId === undefined || span.parentSpanId === '' ? undefined : String(span.parentSpanId),
+            name: String(span.name ?? ''),
+            kind: typeof span.kind === 'number' ? span.kind : (KIND_NUMBERS[String(span.kind)] ?? 0),
+            jti: attribute('ect.jti')?.stringValue,
+            pred: pred?.arrayValue ? (pred.arrayValue.values ?? []).map((v) => v.stringValue) : pred?.stringValue,
+          },
+        });
       }
     }
   }

@@ -2,6 +2,7 @@ export { EctSpanProcessor, ATTR, type EctSpanProcessorOptions, type IssuedToken,
 export { EctPropagator, type EctPropagatorOptions, type EctMode } from './propagator.js';
 export { EctSpanExporter, type EctSpanExporterOptions, type SpanExporterLike } from './export/span-exporter.js';
 export { TokenPipeline, type TokenPipelineOptions, type SignedToken, type EctLogger, type EctLoggerProvider, type EctLogRecord } from './export/token-pipeline.js';
+export { CountingLogExporter, type LogRecordExporterLike } from './export/counting-log-exporter.js';
 export { OtlpJsonFileSpanExporter, OtlpJsonFileLogExporter } from './export/otlp-json-file.js';
 export { httpResponseHook, undiciResponseHook, tagServerResponse, readResponseToken, type HookDeps } from './http/response-hooks.js';
 export { installEnforcement } from './http/enforcement.js';

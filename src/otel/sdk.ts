@@ -10,6 +10,7 @@ import { BatchLogRecordProcessor, type LogRecordExporter } from '@opentelemetry/
 import { BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace';
 import { createEctBridgeFromConfig, type EctBridge } from './bridge.js';
 import { configFromEnv, type EctEnvConfig } from './config.js';
+import { CountingLogExporter } from './export/counting-log-exporter.js';
 import { OtlpJsonFileLogExporter, OtlpJsonFileSpanExporter } from './export/otlp-json-file.js';
 import { installEnforcement } from './http/enforcement.js';
 
@@ -52,7 +53,9 @@ export async function startEctNodeSdk(config: EctEnvConfig = configFromEnv()): P
   const exporting = spanExporters.map((exporter) => new BatchSpanProcessor({ exporter: bridge === undefined ? exporter : bridge.wrapExporter(exporter, { dropHashedContent: config.dropGenAiContent }), ...batching }));
   const sdk = new NodeSDK({
     spanProcessors: bridge === undefined ? exporting : [bridge.processor, ...exporting],
-    logRecordProcessors: logExporters.map((exporter) => new BatchLogRecordProcessor({ exporter })),
+    logRecordProcessors: logExporters.map(
+      (exporter) => new BatchLogRecordProcessor({ exporter: bridge === undefined ? exporter : new CountingLogExporter(exporter, bridge.stats) }),
+    ),
     textMapPropagator: new CompositePropagator({
       propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator(), ...(bridge === undefined ? [] : [bridge.propagator])],
     }),

@@ -8,6 +8,8 @@ export type EctCounter =
   | 'tokens.sign_failed'
   | 'tokens.exported'
   | 'tokens.export_dropped'
+  | 'spans.export_failed'
+  | 'token_logs.export_failed'
   | 'incoming.verified'
   | 'incoming.rejected'
   | 'responses.tagged'
@@ -20,6 +22,8 @@ const DESCRIPTIONS: Record<EctCounter, string> = {
   'tokens.sign_failed': 'ECTs that could not be signed (dropped)',
   'tokens.exported': 'ECT log records handed to the log pipeline',
   'tokens.export_dropped': 'ECTs dropped by a failing or full export path',
+  'spans.export_failed': 'spans (with their ect.token) whose export failed',
+  'token_logs.export_failed': 'token log records whose export failed',
   'incoming.verified': 'incoming Execution-Context tokens that verified',
   'incoming.rejected': 'incoming Execution-Context tokens that failed verification',
   'responses.tagged': 'responses that carried the server span token back',

@@ -36,7 +36,8 @@ export type EctErrorCode =
   | 'ECT_POLICY_REJECTED'
   | 'ECT_HEADER_LIMIT'
   | 'ECT_KEY_INVALID'
-  | 'ECT_SIGNING_FAILED';
+  | 'ECT_SIGNING_FAILED'
+  | 'ECT_SPAN_MISMATCH';
 
 /** Base class of every error this package throws on purpose. */
 export class EctError extends Error {

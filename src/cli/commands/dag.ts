@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { validateDag } from '../../dag/validate-set.js';
 import type { DagNode, DagReport } from '../../dag/types.js';
 import { readTokenFiles, type TokenSource } from '../../audit/read-tokens.js';
+import { spanMismatches } from '../../audit/span-check.js';
 import { loadVerificationKeysFrom } from '../../keys/files.js';
 import { readClaims } from '../../token/check-claims.js';
 import { decodeUnverified } from '../../token/decode.js';
@@ -23,7 +24,7 @@ export function dagCommand(io: CliIo, setExit: (code: number) => void): Command 
   const dag = new Command('dag').description('check sets of tokens as a DAG');
   dag
     .command('verify')
-    .description('verify every token (audit mode) and the DAG rules over the set; exit 0 valid, 3 partial, 1 invalid')
+    .description('verify every token (audit mode), every exported span against its token, and the DAG rules over the set; exit 0 valid, 3 partial, 1 invalid')
     .argument('<files...>', 'files of tokens: one compact token per line, or OTLP JSON lines of logs (token bodies) or spans (ect.token attributes)')
     .option('--jwks <file|dir>', 'verification keys: a JWK Set, JWK or PEM file, or a folder of JWK Set files; without them signatures are NOT checked')
     .option('--json', 'machine-readable output')
@@ -37,9 +38,17 @@ export function dagCommand(io: CliIo, setExit: (code: number) => void): Command 
       const verifier = jwks === undefined ? undefined : new EctVerifier({ keys: await asUsage(() => loadVerificationKeysFrom(jwks)), audit: true });
       const nodes: DagNode[] = [];
       const failures: TokenFailure[] = [];
-      for (const { token, source } of found) {
+      for (const { token, source, spans } of found) {
         try {
-          nodes.push(verifier === undefined ? readClaims(decodeUnverified(token).payload).claims : verifier.verifySync(token).claims);
+          const claims = verifier === undefined ? readClaims(decodeUnverified(token).payload).claims : verifier.verifySync(token).claims;
+          nodes.push(claims);
+          // Each span that carried the token must be the span the token describes.
+          for (const span of spans) {
+            const mismatches = spanMismatches(claims, span);
+            if (mismatches.length > 0) {
+              failures.push({ ...where(span.source), jti: claims.jti, code: 'ECT_SPAN_MISMATCH', message: `span ${span.name} (${span.spanId}): ${mismatches.join('; ')}` });
+            }
+          }
         } catch (error) {
           if (!isEctError(error)) throw error;
           failures.push({ ...where(source), ...jtiOf(token), code: error.code, message: error.message });
@@ -47,14 +56,15 @@ export function dagCommand(io: CliIo, setExit: (code: number) => void): Command 
       }
       const report = validateDag(nodes);
       const verdict = failures.length > 0 ? 'invalid' : report.verdict;
+      const total = found.length;
       setExit(verdict === 'valid' ? EXIT.ok : verdict === 'partial' ? EXIT.partial : EXIT.invalid);
       if (options.json) {
         const { violations, missing, edges } = report;
-        const out = { verdict, signaturesChecked: verifier !== undefined, tokens: nodes.length + failures.length, edges, failures, violations, missing };
+        const out = { verdict, signaturesChecked: verifier !== undefined, tokens: total, edges, failures, violations, missing };
         io.stdout(`${JSON.stringify(out)}\n`);
         return;
       }
-      io.stdout(summary(verdict, nodes.length + failures.length, failures, report, verifier !== undefined));
+      io.stdout(summary(verdict, total, nodes.length, failures, report, verifier !== undefined));
       if (!options.quiet && nodes.length > 0) io.stdout(`\nDAG (causal order):\n${renderDagText(nodes)}\n`);
     });
   return dag;
@@ -73,11 +83,11 @@ function jtiOf(token: string): { jti?: string } {
   }
 }
 
-function summary(verdict: string, total: number, failures: TokenFailure[], report: DagReport, signaturesChecked: boolean): string {
+function summary(verdict: string, total: number, verified: number, failures: TokenFailure[], report: DagReport, signaturesChecked: boolean): string {
   const out = [`verdict: ${verdict.toUpperCase()} (${total} tokens, ${report.edges} edges)`];
   out.push(
     signaturesChecked
-      ? `tokens: ${total - failures.length}/${total} verified (audit mode)`
+      ? `tokens: ${verified}/${total} verified (audit mode); spans checked against their tokens`
       : 'tokens: signatures NOT checked (no --jwks); claims decoded only',
   );
   for (const f of failures) out.push(`  FAIL token at ${f.file}:${f.line}${f.jti === undefined ? '' : ` (jti ${f.jti})`}: ${f.code}: ${f.message}`);

@@ -50,7 +50,11 @@ export class EctSpanExporter<S extends EctReadableSpan> implements SpanExporterL
       tagged = spans;
     }
     try {
-      this.#inner.export(tagged, resultCallback);
+      // A failed export (backend down, queue full downstream) is counted as dropped spans.
+      this.#inner.export(tagged, (result) => {
+        if (result.code !== ExportResultCode.SUCCESS) this.#stats.fail('spans.export_failed', result.error ?? new Error('export failed'), spans.length);
+        resultCallback(result);
+      });
     } catch (error) {
       this.#stats.fail('tokens.export_dropped', error, spans.length);
       resultCallback({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) });

@@ -141,11 +141,11 @@ describe('ect dag verify', () => {
 });
 
 describe('ect dag verify on OTLP JSON exports', () => {
-  it('reads token log bodies and ect.token span attributes from several files, once each, and a JWK Set folder', () => {
+  it('reads token log bodies from several files, each token once, with a JWK Set folder', () => {
     const a = create('fetch_data').stdout.trim();
     const b = create('analyze_risk', [jtiOf(a)]).stdout.trim();
     const logs = { resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: a } }, { body: { stringValue: b } }] }] }] };
-    const spans = { resourceSpans: [{ scopeSpans: [{ spans: [{ attributes: [{ key: 'ect.token', value: { stringValue: b } }] }] }] }] };
+    const spans = { resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: b } }] }] }] };
     const logsFile = join(dir, 'tokens.jsonl');
     const spansFile = join(dir, 'spans.jsonl');
     writeFileSync(logsFile, `${JSON.stringify(logs)}\n`);
@@ -159,5 +159,37 @@ describe('ect dag verify on OTLP JSON exports', () => {
     const file = join(dir, 'broken.jsonl');
     writeFileSync(file, '{"resourceLogs": [\n');
     expect(ect(['dag', 'verify', file]).code).toBe(2);
+  });
+});
+
+describe('ect dag verify checks exported spans against their tokens', () => {
+  const spanDoc = (token: string, overrides: Record<string, unknown> = {}) => {
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
+    return {
+      resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), name: 'fetch_data', kind: 2, attributes: [
+        { key: 'ect.jti', value: { stringValue: claims.jti } },
+        { key: 'ect.pred', value: { arrayValue: { values: [] } } },
+        { key: 'ect.token', value: { stringValue: token } },
+      ], ...overrides }] }] }],
+    };
+  };
+  // Bound to span bbbb… of trace aaaa…, as the bridge binds its tokens.
+  const binding = { 'io.opentelemetry.span': { trace_id: 'a'.repeat(32), span_id: 'b'.repeat(16), name: 'fetch_data', kind: 'SERVER', status: 'UNSET' } };
+
+  it('a span edited after export (its name) fails as ECT_SPAN_MISMATCH, naming the span', async () => {
+    const { EctSigner, newClaims } = await import('../../../src/token/index.js');
+    const { parseSigningKey } = await import('../../../src/keys/index.js');
+    const signer = new EctSigner(parseSigningKey(readFileSync(key, 'utf8')));
+    const token = signer.sign(newClaims({ iss: 'spiffe://example.org/a', aud: 'spiffe://example.org', exec_act: 'fetch_data', ect_ext: binding }));
+    const good = join(dir, 'span-good.jsonl');
+    const edited = join(dir, 'span-edited.jsonl');
+    writeFileSync(good, `${JSON.stringify(spanDoc(token))}\n`);
+    writeFileSync(edited, `${JSON.stringify(spanDoc(token, { name: 'something_else' }))}\n`);
+    expect(ect(['dag', 'verify', good, '--jwks', jwks]).code).toBe(0);
+    const result = ect(['dag', 'verify', edited, '--jwks', jwks, '--json']);
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout).failures).toEqual([
+      expect.objectContaining({ code: 'ECT_SPAN_MISMATCH', message: expect.stringMatching(/span something_else .*name: span says "something_else", token says "fetch_data"/) }),
+    ]);
   });
 });

@@ -25,6 +25,10 @@ export class Frontier {
     return this.#entries.map((entry) => entry.jti);
   }
 
+  forEach(visit: (entry: TokenRef) => void): void {
+    for (const entry of this.#entries) visit(entry);
+  }
+
   add(entry: TokenRef): void {
     if (!this.#entries.some((existing) => existing.jti === entry.jti)) this.#entries.push(entry);
   }

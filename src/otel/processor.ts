@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { trace, type Attributes, type Context, type SpanContext } from '@opentelemetry/api';
-import { LIMITS, type JsonObject } from '../token/claims.js';
+import { LIMITS, type EctClaims, type JsonObject } from '../token/claims.js';
+import { BoundedMap } from '../util/bounded-map.js';
 import { hashOctets } from '../token/hash.js';
 import { fitsExecutionContext } from '../token/header.js';
 import { newClaims, type EctSigner, type PendingEct } from '../token/sign.js';
@@ -70,8 +71,8 @@ interface SpanState {
   /** Predecessors named by the issued token (to replace in the parent frontier). */
   named: string[];
   ended: boolean;
-  /** Children still running, for issuing early (see {@link EctSpanProcessor.issueNow}). */
-  readonly live: Set<SpanState>;
+  /** Children still running, for issuing early (see {@link EctSpanProcessor.issueNow}); made on first child. */
+  live: Set<SpanState> | undefined;
 }
 
 const GEN_AI_INPUT = ['gen_ai.tool.call.arguments', 'gen_ai.input.messages'];
@@ -106,7 +107,7 @@ export class EctSpanProcessor {
   readonly #maxPred: number;
   readonly #states = new WeakMap<object, SpanState>();
   readonly #tokens = new WeakMap<object, TokenRef>();
-  readonly #bySpanId = new Map<string, TokenRef>();
+  readonly #bySpanId = new BoundedMap<string, TokenRef>(KNOWN_SPANS_MAX);
   #issuerCache: { resource: object; issuer: string } | undefined;
 
   constructor(options: EctSpanProcessorOptions) {
@@ -224,8 +225,8 @@ export class EctSpanProcessor {
       parent?.wid ??
       sharedWorkflow(remote) ??
       traceIdToUuid(span.spanContext().traceId);
-    const state: SpanState = { jti, wid, parent, startPreds, frontier: new Frontier(startPreds), issued: undefined, named: [], ended: false, live: new Set() };
-    parent?.live.add(state);
+    const state: SpanState = { jti, wid, parent, startPreds, frontier: new Frontier(startPreds), issued: undefined, named: [], ended: false, live: undefined };
+    if (parent !== undefined) (parent.live ??= new Set()).add(state);
     this.#states.set(span, state);
   }
 
@@ -238,10 +239,10 @@ export class EctSpanProcessor {
       const linked = this.#bySpanId.get(link.context.spanId);
       if (linked !== undefined && link.attributes?.[ATTR.edge] === undefined) state.frontier.add(linked);
     }
-    if (state.issued === undefined && this.#selector(span)) this.#issue(span, state, {});
+    if (state.issued === undefined && this.#selector(span)) this.#issue(span, state, undefined);
     if (state.issued !== undefined) this.#tokens.set(span, state.issued);
     state.ended = true;
-    state.parent?.live.delete(state);
+    state.parent?.live?.delete(state);
     // OTel parents may end before their children (an async handler returns, its span ends, the work
     // it started goes on): the outcome then flows to the nearest ancestor still running.
     let parent = state.parent;
@@ -249,21 +250,46 @@ export class EctSpanProcessor {
     if (parent === undefined) return;
     // The token replaces, in the parent's frontier, everything it covers; a span without a token
     // passes its own frontier through, so the DAG stays connected.
-    const covered = new Set([...state.startPreds.map((t) => t.jti), ...state.frontier.jtis(), ...state.named]);
+    const covered = new Set(state.named);
+    for (const t of state.startPreds) covered.add(t.jti);
+    state.frontier.forEach((t) => covered.add(t.jti));
     parent.frontier.replace(covered, state.issued === undefined ? state.frontier.toArray() : [state.issued]);
   }
 
-  #issue(span: EctWritableSpan, state: SpanState, extra: Partial<SpanBinding>, frontier: TokenRef[] = state.frontier.toArray()): void {
+  #issue(span: EctWritableSpan, state: SpanState, extra: Partial<SpanBinding> | undefined, frontier: TokenRef[] = state.frontier.toArray()): void {
     let preds = frontier;
     while (preds.length > this.#maxPred) preds = this.#fold(span, state, preds);
+    const pred = preds.map((t) => t.jti);
+    const iat = Math.floor(Date.now() / 1000);
+    const { jti, wid } = state;
+    const build = () => this.#claimsFor(span, jti, wid, pred, iat, extra);
+    // At span end only the jti, predecessors and time are fixed here; the claims are built from the
+    // ended (immutable) span when the batch is signed, off the request path. A token issued early
+    // for a response header is signed at once, from the span as it is now.
+    const pending = extra === undefined ? this.#signer.prepareLazy(jti, build) : this.#signer.prepare(build());
+    const spanContext = span.spanContext();
+    const ref = localToken(pending, iat, wid, spanContext);
+    state.issued = ref;
+    state.named = pred;
+    span.setAttribute(ATTR.pred, pred);
+    for (const p of preds) {
+      if (p.spanContext !== undefined) span.addLink({ context: p.spanContext, attributes: { [ATTR.edge]: 'predecessor', [ATTR.jti]: p.jti } });
+    }
+    this.#remember(ref);
+    this.stats.add('tokens.issued');
+    this.#sink?.push({ pending, spanContext });
+  }
+
+  #claimsFor(span: EctReadableSpan, jti: string, wid: string, pred: string[], iat: number, extra: Partial<SpanBinding> | undefined): EctClaims {
     const attributes = span.attributes;
     const claims = newClaims({
       iss: this.#issuerFor(span),
       aud: this.#audience,
       exec_act: deriveExecAct(span.name, attributes),
-      pred: preds.map((t) => t.jti),
-      jti: state.jti,
-      wid: state.wid,
+      pred,
+      jti,
+      wid,
+      iat,
       ttlSeconds: this.#ttl,
       ect_ext: { [SPAN_BINDING_KEY]: spanBinding(span, extra) as unknown as JsonObject },
     });
@@ -271,18 +297,7 @@ export class EctSpanProcessor {
     const outHash = this.#hashOf(attributes, ATTR.outHash, GEN_AI_OUTPUT);
     if (inpHash !== undefined) claims.inp_hash = inpHash;
     if (outHash !== undefined) claims.out_hash = outHash;
-    const pending = this.#signer.prepare(claims);
-    const spanContext = span.spanContext();
-    const ref = localToken(pending, spanContext);
-    state.issued = ref;
-    state.named = claims.pred;
-    span.setAttribute(ATTR.pred, claims.pred);
-    for (const pred of preds) {
-      if (pred.spanContext !== undefined) span.addLink({ context: pred.spanContext, attributes: { [ATTR.edge]: 'predecessor', [ATTR.jti]: pred.jti } });
-    }
-    this.#remember(ref);
-    this.stats.add('tokens.issued');
-    this.#sink?.push({ pending, spanContext });
+    return claims;
   }
 
   /** Folds `preds` into join tokens of at most `maxPred` entries each. */
@@ -303,7 +318,7 @@ export class EctSpanProcessor {
       ect_ext: { [SPAN_BINDING_KEY]: { ...spanBinding(span), status: 'UNSET', join: true } as unknown as JsonObject },
     });
     const pending = this.#signer.prepare(claims);
-    const ref = localToken(pending, undefined);
+    const ref = localToken(pending, claims.iat, claims.wid, undefined);
     this.stats.add('tokens.joined');
     this.#sink?.push({ pending, spanContext: span.spanContext() });
     return ref;
@@ -333,10 +348,7 @@ export class EctSpanProcessor {
 
   #remember(token: TokenRef): void {
     const spanId = token.spanContext?.spanId;
-    if (spanId === undefined) return;
-    this.#bySpanId.delete(spanId);
-    this.#bySpanId.set(spanId, token);
-    if (this.#bySpanId.size > KNOWN_SPANS_MAX) this.#bySpanId.delete(this.#bySpanId.keys().next().value!);
+    if (spanId !== undefined) this.#bySpanId.set(spanId, token);
   }
 }
 
@@ -347,7 +359,7 @@ export class EctSpanProcessor {
  * completed work sits in those spans' frontiers, not yet in the server span's.
  */
 function deepFrontier(state: SpanState): TokenRef[] {
-  if (state.live.size === 0) return state.frontier.toArray();
+  if (state.live === undefined || state.live.size === 0) return state.frontier.toArray();
   const frontier = new Frontier(state.frontier.toArray());
   for (const child of state.live) frontier.replace(new Set(child.startPreds.map((t) => t.jti)), deepFrontier(child));
   return frontier.toArray();

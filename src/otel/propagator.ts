@@ -2,6 +2,8 @@ import { isTracingSuppressed } from '@opentelemetry/core';
 import { trace, type Context, type TextMapGetter, type TextMapPropagator, type TextMapSetter } from '@opentelemetry/api';
 import { EctError, EctReplayError, isEctError } from '../token/errors.js';
 import { MemoryReplayCache, type ReplayStore } from '../token/replay.js';
+import type { VerifiedEct } from '../token/claims.js';
+import { BoundedMap } from '../util/bounded-map.js';
 import { EXECUTION_CONTEXT_HEADER, formatExecutionContext, parseExecutionContext } from '../token/header.js';
 import type { EctVerifier } from '../token/verify.js';
 import { boundSpanContext } from './binding.js';
@@ -46,6 +48,9 @@ export class EctPropagator implements TextMapPropagator {
   readonly #verifier: EctVerifier;
   readonly #stats: EctStats;
   readonly #replay: ReplayStore;
+  // A predecessor token rides on every request its holder makes until a later token covers it, so
+  // one receiver often sees the same bytes many times: verify once, re-check only the clock.
+  readonly #verified = new BoundedMap<string, VerifiedEct>(4096);
 
   constructor(options: EctPropagatorOptions) {
     this.#processor = options.processor;
@@ -95,7 +100,7 @@ export class EctPropagator implements TextMapPropagator {
     }
     for (const token of compact) {
       try {
-        const verified = this.#verifier.verifySync(token);
+        const verified = this.#verify(token);
         const { wid, jti, exp } = verified.claims;
         if (callerSpanId !== undefined && !this.#replay.checkAndRecord(`${wid ?? ''}\u0000${callerSpanId}`, jti, exp, Math.floor(Date.now() / 1000))) {
           throw new EctReplayError(jti);
@@ -110,6 +115,20 @@ export class EctPropagator implements TextMapPropagator {
       }
     }
     return { tokens, failures, covers };
+  }
+
+  #verify(token: string): VerifiedEct {
+    const cached = this.#verified.get(token);
+    if (cached !== undefined) {
+      const { exp, iat } = cached.claims;
+      const { clockSkewSeconds, maxAgeSeconds } = this.#verifier.options;
+      const now = Math.floor(Date.now() / 1000);
+      if (exp > now - clockSkewSeconds && iat >= now - maxAgeSeconds - clockSkewSeconds) return cached;
+      this.#verified.delete(token);
+    }
+    const verified = this.#verifier.verifySync(token);
+    this.#verified.set(token, verified);
+    return verified;
   }
 
   #extract(context: Context, carrier: unknown, getter: TextMapGetter): Context {

@@ -37,11 +37,11 @@ const DESCRIPTIONS: Record<EctCounter, string> = {
  * exporter cannot flood the application's logs.
  */
 export class EctStats {
-  readonly #counts = new Map<EctCounter, number>();
+  readonly #counts: Record<EctCounter, number> = Object.fromEntries(Object.keys(DESCRIPTIONS).map((c) => [c, 0])) as Record<EctCounter, number>;
 
   /** Adds to a counter. */
   add(counter: EctCounter, by = 1): void {
-    this.#counts.set(counter, (this.#counts.get(counter) ?? 0) + by);
+    this.#counts[counter] += by;
   }
 
   /** Counts a failure and logs it, rate-limited. */
@@ -55,7 +55,7 @@ export class EctStats {
 
   /** Current value of a counter. */
   get(counter: EctCounter): number {
-    return this.#counts.get(counter) ?? 0;
+    return this.#counts[counter];
   }
 
   /** All counters, for tests and status pages. */

@@ -18,16 +18,10 @@ export interface TokenRef {
 /**
  * Wraps a token issued by this process.
  *
- * @example const ref = localToken(signer.prepare(claims), span.spanContext());
+ * @example const ref = localToken(signer.prepare(claims), claims.iat, claims.wid, span.spanContext());
  */
-export function localToken(pending: PendingEct, spanContext: SpanContext | undefined): TokenRef {
-  return {
-    jti: pending.claims.jti,
-    iat: pending.claims.iat,
-    wid: pending.claims.wid,
-    spanContext,
-    compact: () => pending.compact(),
-  };
+export function localToken(pending: PendingEct, iat: number, wid: string | undefined, spanContext: SpanContext | undefined): TokenRef {
+  return { jti: pending.jti, iat, wid, spanContext, compact: () => pending.compact() };
 }
 
 /**

@@ -1,3 +1,5 @@
+import { BoundedMap } from '../util/bounded-map.js';
+
 /**
  * Where seen token ids are remembered. A single process uses {@link MemoryReplayCache}; several
  * verifier instances share one store (Redis, PostgreSQL) by implementing this interface.
@@ -17,19 +19,17 @@ export interface MemoryReplayCacheOptions {
 }
 
 /**
- * A TTL-bounded LRU of seen `jti`s, scoped by workflow id. Entries leave when their token expires,
- * or, under pressure, oldest first (a token evicted early could be replayed until it expires, so
- * size the cache for the expected rate × token lifetime).
+ * A bounded memory of seen `jti`s, scoped by workflow id. An entry counts until its token expires;
+ * under pressure the oldest entries go first, in O(1) (a {@link BoundedMap}: a token evicted
+ * early could be replayed until it expires, so size the cache for the expected rate × lifetime).
  *
  * @example const cache = new MemoryReplayCache({ maxEntries: 10_000 });
  */
 export class MemoryReplayCache implements ReplayStore {
-  readonly #maxEntries: number;
-  // Map iteration order is insertion order: the first entry is the oldest, which makes it an LRU.
-  readonly #seen = new Map<string, number>();
+  readonly #seen: BoundedMap<string, number>;
 
   constructor(options: MemoryReplayCacheOptions = {}) {
-    this.#maxEntries = options.maxEntries ?? 100_000;
+    this.#seen = new BoundedMap(options.maxEntries ?? 100_000);
   }
 
   get size(): number {
@@ -40,16 +40,7 @@ export class MemoryReplayCache implements ReplayStore {
     const key = `${scope}\u0000${jti}`;
     const until = this.#seen.get(key);
     if (until !== undefined && until >= now) return false;
-    this.#seen.delete(key);
     this.#seen.set(key, expiresAt);
-    this.#evict(now);
     return true;
-  }
-
-  #evict(now: number): void {
-    for (const [key, until] of this.#seen) {
-      if (this.#seen.size <= this.#maxEntries && until >= now) break;
-      this.#seen.delete(key);
-    }
   }
 }

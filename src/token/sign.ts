@@ -18,18 +18,29 @@ export interface SignerOptions {
  * a header needs the compact form.
  */
 export class PendingEct {
-  readonly claims: Readonly<EctClaims>;
+  readonly jti: string;
   readonly #signer: EctSigner;
+  #claims: Readonly<EctClaims> | undefined;
+  #build: (() => EctClaims) | undefined;
   #compact: string | undefined;
 
-  /** @internal use {@link EctSigner.prepare}. */
-  constructor(signer: EctSigner, claims: EctClaims) {
+  /** @internal use {@link EctSigner.prepare} or {@link EctSigner.prepareLazy}. */
+  constructor(signer: EctSigner, jti: string, claims: EctClaims | (() => EctClaims)) {
     this.#signer = signer;
-    this.claims = Object.freeze(claims);
+    this.jti = jti;
+    if (typeof claims === 'function') this.#build = claims;
+    else this.#claims = Object.freeze(claims);
   }
 
-  get jti(): string {
-    return this.claims.jti;
+  /** The claims; built now if they were prepared lazily. */
+  get claims(): Readonly<EctClaims> {
+    if (this.#claims === undefined) {
+      const claims = this.#build!();
+      if (claims.jti !== this.jti) throw new EctError('ECT_SIGNING_FAILED', `claims built for ${claims.jti}, expected ${this.jti}`, { status: 500 });
+      this.#claims = Object.freeze(claims);
+      this.#build = undefined;
+    }
+    return this.#claims;
   }
 
   /** True once the compact form exists. */
@@ -88,7 +99,15 @@ export class EctSigner {
 
   /** Fixes `claims` now; the returned token signs on first {@link PendingEct.compact}. */
   prepare(claims: EctClaims): PendingEct {
-    return new PendingEct(this, claims);
+    return new PendingEct(this, claims.jti, claims);
+  }
+
+  /**
+   * A token whose `jti` is fixed now and whose claims are built by `build` when first needed (off
+   * the request path, from data that no longer changes, such as an ended span).
+   */
+  prepareLazy(jti: string, build: () => EctClaims): PendingEct {
+    return new PendingEct(this, jti, build);
   }
 
   #scratchFor(bytes: number): Buffer {

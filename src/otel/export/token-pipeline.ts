@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import * as api from '@opentelemetry/api';
 import { ROOT_CONTEXT, trace, type Attributes, type Context } from '@opentelemetry/api';
 import type { IssuedToken, TokenSink } from '../processor.js';
@@ -29,19 +30,19 @@ const SEVERITY_INFO = 9;
 
 /**
  * The global logger provider: `@opentelemetry/api` ≥ 1.10 carries the logs API itself; before
- * that it lives in `@opentelemetry/api-logs` (an optional peer). Resolved once, asynchronously,
- * because the second is an optional import.
+ * that it lives in `@opentelemetry/api-logs` (an optional peer, loaded synchronously so no token
+ * issued at start-up waits for it). Looked up per call: the SDK may register it after we start.
  */
-const globalLoggerProvider: Promise<EctLoggerProvider | undefined> = (async () => {
+function globalLoggerProvider(): EctLoggerProvider | undefined {
   const inApi = (api as { logs?: { getLoggerProvider(): EctLoggerProvider } }).logs;
-  if (inApi !== undefined) return { getLogger: (name, version) => inApi.getLoggerProvider().getLogger(name, version) };
+  if (inApi !== undefined) return inApi.getLoggerProvider();
   try {
-    const { logs } = await import('@opentelemetry/api-logs');
-    return { getLogger: (name, version) => logs.getLoggerProvider().getLogger(name, version) as EctLogger };
+    const apiLogs = createRequire(import.meta.url)('@opentelemetry/api-logs') as { logs: { getLoggerProvider(): EctLoggerProvider } };
+    return apiLogs.logs.getLoggerProvider();
   } catch {
     return undefined;
   }
-})();
+}
 
 /** A token signed by the pipeline, as handed to extra sinks (the ledger, a file). */
 export interface SignedToken {
@@ -77,7 +78,7 @@ const SCOPE = 'otel-ect';
  */
 export class TokenPipeline implements TokenSink {
   readonly stats: EctStats;
-  #loggerProvider: EctLoggerProvider | undefined;
+  readonly #loggerProvider: EctLoggerProvider | undefined;
   readonly #sinks: readonly ((token: SignedToken) => void)[];
   readonly #maxQueue: number;
   readonly #maxBatch: number;
@@ -89,7 +90,6 @@ export class TokenPipeline implements TokenSink {
 
   constructor(options: TokenPipelineOptions = {}) {
     this.#loggerProvider = options.loggerProvider;
-    if (this.#loggerProvider === undefined) void globalLoggerProvider.then((provider) => (this.#loggerProvider ??= provider));
     this.#sinks = options.sinks ?? [];
     this.#maxQueue = options.maxQueueSize ?? 65_536;
     this.#maxBatch = options.maxBatchSize ?? 256;
@@ -160,8 +160,11 @@ export class TokenPipeline implements TokenSink {
 
   #emit(issued: IssuedToken, compact: string): void {
     try {
-      if (this.#loggerProvider === undefined) throw new Error('no logger provider: install @opentelemetry/api-logs or pass loggerProvider');
-      this.#logger ??= this.#loggerProvider.getLogger(SCOPE);
+      if (this.#logger === undefined) {
+        const provider = this.#loggerProvider ?? globalLoggerProvider();
+        if (provider === undefined) throw new Error('no logger provider: install @opentelemetry/api-logs or pass loggerProvider');
+        this.#logger = provider.getLogger(SCOPE);
+      }
       const { claims } = issued.pending;
       this.#logger.emit({
         eventName: 'ect.token',

@@ -12,6 +12,13 @@ export class Frontier {
     for (const entry of entries) this.add(entry);
   }
 
+  /** A frontier over `entries`, which must hold no `jti` twice; takes ownership of the array. */
+  static ofUnique(entries: TokenRef[]): Frontier {
+    const frontier = new Frontier();
+    frontier.#entries = entries;
+    return frontier;
+  }
+
   get size(): number {
     return this.#entries.length;
   }

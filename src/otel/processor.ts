@@ -12,7 +12,7 @@ import { Frontier } from './frontier.js';
 import { ALL_SPANS, type SpanSelector } from './selector.js';
 import type { EctReadableSpan, EctWritableSpan } from './span-types.js';
 import { EctStats, guard } from './stats.js';
-import { localToken, type TokenRef } from './token-ref.js';
+import { LocalToken, type TokenRef } from './token-ref.js';
 
 /** Span attributes this package writes or reads. */
 export const ATTR = {
@@ -29,7 +29,7 @@ export const ATTR = {
 export interface IssuedToken {
   readonly pending: PendingEct;
   /** The span the token describes (a join token: the span it was folded in). */
-  readonly spanContext: SpanContext;
+  readonly spanContext: SpanContext | undefined;
 }
 
 /** Where issued tokens go: the batch signer and log-record exporter. */
@@ -203,6 +203,7 @@ export class EctSpanProcessor {
     const parentSpan = trace.getSpan(parentContext);
     const parent = parentSpan === undefined ? undefined : this.#states.get(parentSpan);
     const startPreds = parent === undefined ? [] : parent.frontier.toArray();
+    let unique = true;
     let remote: readonly TokenRef[] = [];
     if (span.parentSpanContext?.isRemote === true) {
       remote = incomingTokens(parentContext);
@@ -210,6 +211,7 @@ export class EctSpanProcessor {
         startPreds.push(token);
         this.#remember(token);
       }
+      unique = false;
       const failures = incomingFailures(parentContext);
       if (failures.length > 0) {
         span.setAttribute(ATTR.incomingRejected, failures.length);
@@ -218,14 +220,17 @@ export class EctSpanProcessor {
     }
     for (const link of span.links) {
       const linked = this.#bySpanId.get(link.context.spanId);
-      if (linked !== undefined && !startPreds.includes(linked)) startPreds.push(linked);
+      if (linked !== undefined && !startPreds.includes(linked)) {
+        startPreds.push(linked);
+        unique = false;
+      }
     }
     const wid =
       (parentContext.getValue(WORKFLOW_ID) as string | undefined) ??
       parent?.wid ??
       sharedWorkflow(remote) ??
       traceIdToUuid(span.spanContext().traceId);
-    const state: SpanState = { jti, wid, parent, startPreds, frontier: new Frontier(startPreds), issued: undefined, named: [], ended: false, live: undefined };
+    const state: SpanState = { jti, wid, parent, startPreds, frontier: unique ? Frontier.ofUnique(startPreds.slice()) : new Frontier(startPreds), issued: undefined, named: [], ended: false, live: undefined };
     if (parent !== undefined) (parent.live ??= new Set()).add(state);
     this.#states.set(span, state);
   }
@@ -267,8 +272,7 @@ export class EctSpanProcessor {
     // ended (immutable) span when the batch is signed, off the request path. A token issued early
     // for a response header is signed at once, from the span as it is now.
     const pending = extra === undefined ? this.#signer.prepareLazy(jti, build) : this.#signer.prepare(build());
-    const spanContext = span.spanContext();
-    const ref = localToken(pending, iat, wid, spanContext);
+    const ref = new LocalToken(pending, iat, wid, span.spanContext());
     state.issued = ref;
     state.named = pred;
     span.setAttribute(ATTR.pred, pred);
@@ -277,7 +281,7 @@ export class EctSpanProcessor {
     }
     this.#remember(ref);
     this.stats.add('tokens.issued');
-    this.#sink?.push({ pending, spanContext });
+    this.#sink?.push(ref);
   }
 
   #claimsFor(span: EctReadableSpan, jti: string, wid: string, pred: string[], iat: number, extra: Partial<SpanBinding> | undefined): EctClaims {
@@ -318,7 +322,8 @@ export class EctSpanProcessor {
       ect_ext: { [SPAN_BINDING_KEY]: { ...spanBinding(span), status: 'UNSET', join: true } as unknown as JsonObject },
     });
     const pending = this.#signer.prepare(claims);
-    const ref = localToken(pending, claims.iat, claims.wid, undefined);
+    // No span of its own, so no span link ever points at it; its log record sits in the folding span.
+    const ref = new LocalToken(pending, claims.iat, claims.wid, undefined);
     this.stats.add('tokens.joined');
     this.#sink?.push({ pending, spanContext: span.spanContext() });
     return ref;

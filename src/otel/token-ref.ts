@@ -16,12 +16,26 @@ export interface TokenRef {
 }
 
 /**
- * Wraps a token issued by this process.
+ * A token issued by this process: one object serves as frontier entry and as the pipeline's work
+ * item (the span processor makes one per span, so it is kept to a single allocation).
  *
- * @example const ref = localToken(signer.prepare(claims), claims.iat, claims.wid, span.spanContext());
+ * @example const ref = new LocalToken(signer.prepare(claims), claims.iat, claims.wid, span.spanContext());
  */
-export function localToken(pending: PendingEct, iat: number, wid: string | undefined, spanContext: SpanContext | undefined): TokenRef {
-  return { jti: pending.jti, iat, wid, spanContext, compact: () => pending.compact() };
+export class LocalToken implements TokenRef {
+  constructor(
+    readonly pending: PendingEct,
+    readonly iat: number,
+    readonly wid: string | undefined,
+    readonly spanContext: SpanContext | undefined,
+  ) {}
+
+  get jti(): string {
+    return this.pending.jti;
+  }
+
+  compact(): string {
+    return this.pending.compact();
+  }
 }
 
 /**

@@ -172,7 +172,7 @@ export class TokenPipeline implements TokenSink {
         severityText: 'INFO',
         body: compact,
         attributes: { [ATTR.jti]: claims.jti, [ATTR.pred]: [...claims.pred], 'ect.exec_act': claims.exec_act },
-        context: trace.setSpanContext(ROOT_CONTEXT, issued.spanContext),
+        context: issued.spanContext === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, issued.spanContext),
       });
       this.stats.add('tokens.exported');
     } catch (error) {

@@ -47,9 +47,9 @@ export interface EctBridge extends HookDeps {
   /** Wraps a span exporter so exported spans carry `ect.token`. */
   wrapExporter<S extends EctReadableSpan>(exporter: SpanExporterLike<S>, options?: EctSpanExporterOptions): EctSpanExporter<S>;
   /** Instrumentation-http config with the bridge's response hook (merged with `base`). */
-  httpInstrumentationConfig<T extends { responseHook?: unknown }>(base?: T): T & { responseHook: ReturnType<typeof httpResponseHook> };
+  httpInstrumentationConfig<T extends object>(base?: T): T & { responseHook: ReturnType<typeof httpResponseHook> };
   /** Instrumentation-undici config with the bridge's response hook (merged with `base`). */
-  undiciInstrumentationConfig<T extends { responseHook?: unknown }>(base?: T): T & { responseHook: ReturnType<typeof undiciResponseHook> };
+  undiciInstrumentationConfig<T extends object>(base?: T): T & { responseHook: ReturnType<typeof undiciResponseHook> };
 }
 
 class CombinedResolver implements KeyResolver {
@@ -99,11 +99,11 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
     signingKey: options.signingKey,
     wrapExporter: (exporter, exporterOptions) => new EctSpanExporter(exporter, processor, exporterOptions),
     httpInstrumentationConfig: (base) => {
-      const next = base?.responseHook as Parameters<typeof httpResponseHook>[1];
+      const next = (base as { responseHook?: unknown } | undefined)?.responseHook as Parameters<typeof httpResponseHook>[1];
       return { ...(base ?? ({} as never)), responseHook: httpResponseHook(deps, next) };
     },
     undiciInstrumentationConfig: (base) => {
-      const next = base?.responseHook as Parameters<typeof undiciResponseHook>[1];
+      const next = (base as { responseHook?: unknown } | undefined)?.responseHook as Parameters<typeof undiciResponseHook>[1];
       return { ...(base ?? ({} as never)), responseHook: undiciResponseHook(deps, next) };
     },
   };

@@ -66,7 +66,7 @@ export async function startEctNodeSdk(config: EctEnvConfig = configFromEnv()): P
         ...(bridge === undefined
           ? {}
           : {
-              '@opentelemetry/instrumentation-http': bridge.httpInstrumentationConfig({}),
+              '@opentelemetry/instrumentation-http': bridge.httpInstrumentationConfig(httpIgnoreOwnEndpoints()),
               '@opentelemetry/instrumentation-undici': bridge.undiciInstrumentationConfig({}),
             }),
       }),
@@ -92,4 +92,14 @@ function batchOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): { scheduledD
     if (env[variable] !== undefined && Number.isFinite(value) && value > 0) options[option] = value;
   }
   return options;
+}
+
+/**
+ * Requests to the SDK's own Prometheus endpoint are not the application's work: untraced, so they
+ * get no token (else every scrape would add a signed record to the audit trail).
+ */
+function httpIgnoreOwnEndpoints(env: NodeJS.ProcessEnv = process.env): { ignoreIncomingRequestHook?: (request: { url?: string; socket?: { localPort?: number } }) => boolean } {
+  if (!(env.OTEL_METRICS_EXPORTER ?? '').split(',').some((e) => e.trim() === 'prometheus')) return {};
+  const port = Number(env.OTEL_EXPORTER_PROMETHEUS_PORT ?? 9464);
+  return { ignoreIncomingRequestHook: (request) => request.socket?.localPort === port };
 }

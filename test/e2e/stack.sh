@@ -6,6 +6,13 @@
 #   bash test/e2e/stack.sh status   # exit 0 only if both processes are running
 #   bash test/e2e/stack.sh env      # print the stack.env of the running stack
 #   bash test/e2e/stack.sh stop     # stop both (TERM, then KILL after 10 s)
+#   bash test/e2e/stack.sh stop-collector   # stop only otelcol-ect (outage tests); Jaeger keeps running
+#   bash test/e2e/stack.sh start-collector  # start otelcol-ect again on the same endpoints
+#
+# stop-collector/start-collector/status/env/stop take the endpoints, files and
+# binaries from the running stack's stack.env (only ECT_STACK_DIR is needed).
+# The Collector's file exporter truncates ECT_TRACES_FILE / ECT_LOGS_FILE when
+# it starts, so copy them before start-collector if you still need them.
 #
 # Data path:  app --OTLP--> otelcol-ect (:4318/:4317) --OTLP/gRPC--> Jaeger (:14317)
 #                              |-> $ECT_TRACES_FILE (OTLP/JSON lines, spans)
@@ -36,6 +43,23 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
 
 export ECT_STACK_DIR=${ECT_STACK_DIR:-${TMPDIR:-/tmp}/ect-e2e-stack}
+
+# Every command but `start` acts on the stack that `start` recorded: its
+# stack.env wins over the caller's environment, so a restarted Collector gets
+# exactly the endpoints, files and binary it had. Parsed line by line (not
+# sourced): only known KEY=value lines, values taken literally.
+if [[ "${1:-}" != start && -f "$ECT_STACK_DIR/stack.env" ]]; then
+  while IFS= read -r line; do
+    key=${line%%=*}; value=${line#*=}
+    case "$key" in
+      OTELCOL_BIN|JAEGER_BIN|ECT_OTLP_HTTP_ENDPOINT|ECT_OTLP_GRPC_ENDPOINT|ECT_JAEGER_OTLP_GRPC_ENDPOINT|\
+      ECT_JAEGER_OTLP_HTTP_ENDPOINT|ECT_JAEGER_QUERY_HTTP_ENDPOINT|ECT_JAEGER_QUERY_GRPC_ENDPOINT|\
+      ECT_TRACES_FILE|ECT_LOGS_FILE|ECT_COLLECTOR_CONFIG)
+        export "$key=$value" ;;
+    esac
+  done < "$ECT_STACK_DIR/stack.env"
+  unset line key value
+fi
 export ECT_OTLP_HTTP_ENDPOINT=${ECT_OTLP_HTTP_ENDPOINT:-127.0.0.1:4318}
 export ECT_OTLP_GRPC_ENDPOINT=${ECT_OTLP_GRPC_ENDPOINT:-127.0.0.1:4317}
 export ECT_JAEGER_OTLP_GRPC_ENDPOINT=${ECT_JAEGER_OTLP_GRPC_ENDPOINT:-127.0.0.1:14317}
@@ -118,8 +142,8 @@ write_env() {
 ECT_STACK_DIR=$ECT_STACK_DIR
 OTELCOL_BIN=$OTELCOL_BIN
 JAEGER_BIN=$JAEGER_BIN
-OTELCOL_PID=$(<"$(pidfile otelcol)")
-JAEGER_PID=$(<"$(pidfile jaeger)")
+OTELCOL_PID=$(cat "$(pidfile otelcol)" 2>/dev/null || true)
+JAEGER_PID=$(cat "$(pidfile jaeger)" 2>/dev/null || true)
 ECT_OTLP_HTTP_ENDPOINT=$ECT_OTLP_HTTP_ENDPOINT
 ECT_OTLP_GRPC_ENDPOINT=$ECT_OTLP_GRPC_ENDPOINT
 OTEL_EXPORTER_OTLP_ENDPOINT=http://$ECT_OTLP_HTTP_ENDPOINT
@@ -130,6 +154,7 @@ ECT_JAEGER_OTLP_GRPC_ENDPOINT=$ECT_JAEGER_OTLP_GRPC_ENDPOINT
 ECT_JAEGER_OTLP_HTTP_ENDPOINT=$ECT_JAEGER_OTLP_HTTP_ENDPOINT
 ECT_TRACES_FILE=$ECT_TRACES_FILE
 ECT_LOGS_FILE=$ECT_LOGS_FILE
+ECT_COLLECTOR_CONFIG=$COLLECTOR_CONFIGS
 EOF
   mv "$ECT_STACK_DIR/stack.env.tmp" "$ECT_STACK_DIR/stack.env"
 }
@@ -150,11 +175,6 @@ cmd_start() {
   done
   resolve_binaries
 
-  local cfg_args=() c
-  for c in $COLLECTOR_CONFIGS; do
-    [[ -f "$c" ]] || die "collector config not found: $c"
-    cfg_args+=(--config "$c")
-  done
   rm -f "$ECT_STACK_DIR"/{jaeger,otelcol}.log "$ECT_STACK_DIR/stack.env" "$ECT_TRACES_FILE" "$ECT_LOGS_FILE"
 
   # A half-started stack is worse than none (Jaeger would keep its ports):
@@ -169,15 +189,56 @@ cmd_start() {
   echo $! > "$(pidfile jaeger)"
   wait_until jaeger "$!" jaeger_ready
 
-  log "starting otelcol-ect ($OTELCOL_BIN ${cfg_args[*]})"
-  nohup "$OTELCOL_BIN" "${cfg_args[@]}" </dev/null >"$ECT_STACK_DIR/otelcol.log" 2>&1 &
-  echo $! > "$(pidfile otelcol)"
-  wait_until otelcol "$!" 'port_open "$ECT_OTLP_HTTP_ENDPOINT" && port_open "$ECT_OTLP_GRPC_ENDPOINT"'
+  start_otelcol
 
   write_env
   trap - EXIT
   log "ready; state in $ECT_STACK_DIR"
   cat "$ECT_STACK_DIR/stack.env"
+}
+
+# Starts the Collector and waits until both OTLP receivers accept
+# connections (receivers start last, after the exporters, so this means the
+# pipelines are up). Its log is appended to, so a restart keeps the history.
+start_otelcol() {
+  local cfg_args=() c
+  for c in $COLLECTOR_CONFIGS; do
+    [[ -f "$c" ]] || die "collector config not found: $c"
+    cfg_args+=(--config "$c")
+  done
+  log "starting otelcol-ect ($OTELCOL_BIN ${cfg_args[*]})"
+  nohup "$OTELCOL_BIN" "${cfg_args[@]}" </dev/null >>"$ECT_STACK_DIR/otelcol.log" 2>&1 &
+  echo $! > "$(pidfile otelcol)"
+  wait_until otelcol "$!" 'port_open "$ECT_OTLP_HTTP_ENDPOINT" && port_open "$ECT_OTLP_GRPC_ENDPOINT"'
+}
+
+# Restarts only the Collector of a running stack (after stop-collector), on
+# the endpoints, files and binary recorded in stack.env.
+cmd_start_collector() {
+  [[ -f "$ECT_STACK_DIR/stack.env" ]] || die "no running stack in $ECT_STACK_DIR (run: $0 start)"
+  running_pid jaeger jaeger >/dev/null || die "jaeger is not running in $ECT_STACK_DIR (run: $0 stop; $0 start)"
+  running_pid otelcol "$(otelcol_exe)" >/dev/null && die "otelcol-ect is already running in $ECT_STACK_DIR"
+  local v
+  for v in ECT_OTLP_HTTP_ENDPOINT ECT_OTLP_GRPC_ENDPOINT; do
+    require_loopback "$v" "${!v}"
+    port_open "${!v}" && die "$v=${!v} is already in use"
+  done
+  [[ -x "$OTELCOL_BIN" ]] || die "OTELCOL_BIN not executable: $OTELCOL_BIN"
+  # Never leave an unrecorded Collector behind.
+  trap 'log "start-collector failed, cleaning up"; stop_one otelcol "$(otelcol_exe)"; write_env' EXIT
+  printf '\n[stack] --- start-collector %s ---\n' "$(date -u +%FT%TZ)" >>"$ECT_STACK_DIR/otelcol.log"
+  start_otelcol
+  write_env
+  trap - EXIT
+  log "otelcol-ect ready again (pid $(<"$(pidfile otelcol)"))"
+}
+
+# Stops only the Collector (an outage as the applications see it); Jaeger
+# keeps running with what it stored. stack.env stays, with OTELCOL_PID empty.
+cmd_stop_collector() {
+  [[ -f "$ECT_STACK_DIR/stack.env" ]] || die "no running stack in $ECT_STACK_DIR (run: $0 start)"
+  stop_one otelcol "$(otelcol_exe)"
+  write_env
 }
 
 stop_one() {
@@ -226,6 +287,8 @@ case "${1:-}" in
   start) cmd_start ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
+  start-collector) cmd_start_collector ;;
+  stop-collector) cmd_stop_collector ;;
   env) [[ -f "$ECT_STACK_DIR/stack.env" ]] && cat "$ECT_STACK_DIR/stack.env" || die "no stack.env in $ECT_STACK_DIR" ;;
-  *) sed -n '2,30p' "${BASH_SOURCE[0]}" >&2; exit 2 ;;
+  *) sed -n '2,40p' "${BASH_SOURCE[0]}" >&2; exit 2 ;;
 esac

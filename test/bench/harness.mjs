@@ -19,7 +19,11 @@ export async function compare(contenders, { rounds = 5, ms = 400 } = {}) {
   const samples = new Map(contenders.map((c) => [c.name, []]));
   for (const c of contenders) await opsPerSecond(c.fn, { ms: 100, isAsync: c.isAsync }); // warm-up
   for (let r = 0; r < rounds; r++) {
-    for (const c of contenders) samples.get(c.name).push(await opsPerSecond(c.fn, { ms, isAsync: c.isAsync }));
+    for (const c of contenders) {
+      // Start each sample from a collected heap, so no contender pays for another's garbage.
+      globalThis.gc?.();
+      samples.get(c.name).push(await opsPerSecond(c.fn, { ms, isAsync: c.isAsync }));
+    }
   }
   return contenders.map((c) => {
     const sorted = samples.get(c.name).sort((a, b) => a - b);

@@ -127,11 +127,10 @@ export async function createEctBridgeFromConfig(config: EctEnvConfig, extra: Par
     writeFileSync(file, `${JSON.stringify({ keys: [publicJwkOf(signingKey)] }, null, 2)}\n`);
     diag.warn(`otel-ect: no ECT_SIGNING_KEY_FILE; signing with an ephemeral development key (kid ${signingKey.kid}), public key in ${file}`);
   }
-  const own = verificationKeyOf(signingKey);
   let keys: KeyResolver;
   if (config.jwksUrl !== undefined) keys = new RemoteJwksResolver(new URL(config.jwksUrl), { onError: (e) => diag.warn(`otel-ect: JWKS fetch failed: ${String(e)}`) });
   else if (config.jwksFile !== undefined) keys = await loadVerificationKeys(config.jwksFile);
-  else keys = new DirectoryJwksResolver(config.jwksDir, { extraKeys: [own] });
+  else keys = new DirectoryJwksResolver(config.jwksDir);
   return createEctBridge({
     signingKey,
     keys,

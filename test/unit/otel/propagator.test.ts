@@ -1,6 +1,6 @@
 import { context, defaultTextMapGetter, defaultTextMapSetter, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseExecutionContext } from '../../../src/token/index.js';
 import { claimsOf, createOtelFixture, type OtelFixture } from '../../helpers/otel.js';
 
@@ -58,6 +58,30 @@ describe('EctPropagator', () => {
     const tokens = await otel.tokens();
     expect(tokens.find((t) => t.exec_act === 'call')!.pred).toEqual([joinJti]);
     expect(tokens.some((t) => t.jti === joinJti)).toBe(true);
+  });
+
+  it('folds predecessors a receiver would find too close to expiry into a fresh join token', async () => {
+    otel = createOtelFixture();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      otel.tracer.startActiveSpan('long-workflow', (root) => {
+        otel.tracer.startSpan('early-step').end();
+        // Ten minutes later (the default token lifetime), the workflow calls out.
+        vi.setSystemTime(Date.now() + 600_000);
+        otel.tracer.startActiveSpan('call', { kind: SpanKind.CLIENT }, (call) => {
+          const tokens = parseExecutionContext(inject()['execution-context']);
+          expect(tokens).toHaveLength(1);
+          const join = claimsOf(tokens[0]);
+          expect(join.exec_act).toBe('ect.join');
+          expect(join.pred).toHaveLength(1);
+          expect(join.iat).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000));
+          call.end();
+        });
+        root.end();
+      });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('does not inject when tracing is suppressed (the SDK exporting its own data)', () => {

@@ -70,6 +70,8 @@ interface SpanState {
   issued: TokenRef | undefined;
   /** Predecessors named by the issued token (to replace in the parent frontier). */
   named: string[];
+  /** The token was issued before the span ended (for a response header). */
+  early: boolean;
   ended: boolean;
   /** Children still running, for issuing early (see {@link EctSpanProcessor.issueNow}); made on first child. */
   live: Set<SpanState> | undefined;
@@ -181,7 +183,10 @@ export class EctSpanProcessor {
     return guard(this.stats, () => {
       const state = this.#states.get(span);
       if (state === undefined) return undefined;
-      if (state.issued === undefined) this.#issue(span, state, extra, deepFrontier(state));
+      if (state.issued === undefined) {
+        this.#issue(span, state, extra, deepFrontier(state));
+        state.early = true;
+      }
       return state.issued;
     });
   }
@@ -230,7 +235,7 @@ export class EctSpanProcessor {
       parent?.wid ??
       sharedWorkflow(remote) ??
       traceIdToUuid(span.spanContext().traceId);
-    const state: SpanState = { jti, wid, parent, startPreds, frontier: unique ? Frontier.ofUnique(startPreds.slice()) : new Frontier(startPreds), issued: undefined, named: [], ended: false, live: undefined };
+    const state: SpanState = { jti, wid, parent, startPreds, frontier: unique ? Frontier.ofUnique(startPreds.slice()) : new Frontier(startPreds), issued: undefined, named: [], early: false, ended: false, live: undefined };
     if (parent !== undefined) (parent.live ??= new Set()).add(state);
     this.#states.set(span, state);
   }
@@ -257,8 +262,12 @@ export class EctSpanProcessor {
     // passes its own frontier through, so the DAG stays connected.
     const covered = new Set(state.named);
     for (const t of state.startPreds) covered.add(t.jti);
+    const replacements = state.issued === undefined ? state.frontier.toArray() : [state.issued];
+    // Work that completed after an early token was issued is named by no token of this span: it
+    // passes through, like the frontier of a span without a token.
+    if (state.early) state.frontier.forEach((t) => covered.has(t.jti) || replacements.push(t));
     state.frontier.forEach((t) => covered.add(t.jti));
-    parent.frontier.replace(covered, state.issued === undefined ? state.frontier.toArray() : [state.issued]);
+    parent.frontier.replace(covered, replacements);
   }
 
   #issue(span: EctWritableSpan, state: SpanState, extra: Partial<SpanBinding> | undefined, frontier: TokenRef[] = state.frontier.toArray()): void {

@@ -275,3 +275,23 @@ describe('EctSpanProcessor: never throws into the application', () => {
     await provider.shutdown();
   }, 240_000);
 });
+
+describe('EctSpanProcessor: tokens issued early (response head)', () => {
+  it('work finishing after the early token passes through to the parent, so it stays connected', async () => {
+    otel = createOtelFixture();
+    otel.tracer.startActiveSpan('root', (root) => {
+      otel.tracer.startActiveSpan('server', (server) => {
+        otel.tracer.startSpan('before-response').end();
+        otel.bridge.processor.issueNow(server as never, { http_status: 200 });
+        otel.tracer.startSpan('after-response').end();
+        server.end();
+      });
+      otel.tracer.startSpan('next').end();
+      root.end();
+    });
+    const tokens = await otel.tokens();
+    const byAct = (act: string) => tokens.find((t) => t.exec_act === act)!;
+    expect(byAct('server').pred).toEqual([byAct('before-response').jti]);
+    expect(new Set(byAct('next').pred)).toEqual(new Set([byAct('server').jti, byAct('after-response').jti]));
+  });
+});

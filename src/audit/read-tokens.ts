@@ -20,6 +20,8 @@ export interface SpanRecord {
   /** The span's `ect.jti` and `ect.pred` attributes, as exported. */
   jti: unknown;
   pred: unknown;
+  /** `ect.incoming.rejected`: incoming tokens this span's service refused (edges not recorded). */
+  rejectedIncoming: number;
 }
 
 /** A token read from an export, with where it came from and every span that carried it. */
@@ -29,7 +31,7 @@ export interface FoundToken {
   spans: SpanRecord[];
 }
 
-type AnyValue = { stringValue?: string; arrayValue?: { values?: AnyValue[] } };
+type AnyValue = { stringValue?: string; intValue?: number | string; arrayValue?: { values?: AnyValue[] } };
 type KeyValue = { key: string; value?: AnyValue };
 type OtlpSpan = { traceId?: string; spanId?: string; parentSpanId?: string; name?: string; kind?: number | string; attributes?: KeyValue[] };
 
@@ -106,6 +108,7 @@ export function tokensInOtlpJson(request: unknown): OtlpToken[] {
             kind: typeof span.kind === 'number' ? span.kind : (KIND_NUMBERS[String(span.kind)] ?? 0),
             jti: attribute('ect.jti')?.stringValue,
             pred: pred?.arrayValue ? (pred.arrayValue.values ?? []).map((v) => v.stringValue) : pred?.stringValue,
+            rejectedIncoming: Number(attribute('ect.incoming.rejected')?.intValue ?? 0),
           },
         });
       }

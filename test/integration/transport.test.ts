@@ -1,11 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateSigningKey, publicJwkOf } from '../../src/keys/index.js';
 import { EctSigner, newClaims } from '../../src/token/index.js';
 import { claimsOf } from '../helpers/otel.js';
-import { exportedSpans, freePort, freshHome, startService, type Service } from './fixtures/processes.js';
+import { exportedSpans, freePort, freshHome, repoRoot, startService, type Service } from './fixtures/processes.js';
 
 // Real services under `node --import otel-ect/register`, real HTTP on 127.0.0.1, no ECT code in them.
 let running: Service[] = [];
@@ -123,6 +124,12 @@ describe('incoming tokens: record and enforce modes', () => {
     expect(server.attributes['ect.incoming.rejected']).toBe(1);
     expect(server.events).toContainEqual({ name: 'ect.verification_failed', attributes: expect.objectContaining({ 'ect.error.code': 'ECT_SIGNATURE_INVALID' }) });
     expect(claimsOf(server.attributes['ect.token']).pred).not.toContain(claimsOf(token).jti);
+    // The audit says so: the refused edge makes the exported DAG partial, not valid.
+    const exportDir = join(home, 'export');
+    const files = readdirSync(exportDir).map((f) => join(exportDir, f));
+    const audit = spawnSync(process.execPath, [join(repoRoot, 'dist/cli/main.js'), 'dag', 'verify', ...files, '--jwks', join(home, 'jwks'), '--json'], { encoding: 'utf8' });
+    expect(audit.status).toBe(3);
+    expect(JSON.parse(audit.stdout)).toMatchObject({ verdict: 'partial', failures: [], refused: [expect.objectContaining({ span: server.name, refused: 1 })] });
   });
 
   it('a valid incoming token becomes the server span start predecessor, and its workflow id is kept', async () => {

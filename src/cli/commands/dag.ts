@@ -55,16 +55,20 @@ export function dagCommand(io: CliIo, setExit: (code: number) => void): Command 
         }
       }
       const report = validateDag(nodes);
-      const verdict = failures.length > 0 ? 'invalid' : report.verdict;
+      // A service that refused incoming tokens (record mode) recorded no edge to them: the DAG is
+      // then incomplete even though no pred dangles.
+      const refused = found.flatMap(({ spans }) => spans.filter((s) => s.rejectedIncoming > 0)).map((s) => ({ ...where(s.source), span: s.name, spanId: s.spanId, refused: s.rejectedIncoming }));
+      const verdict = failures.length > 0 || report.verdict === 'invalid' ? 'invalid' : report.verdict === 'partial' || refused.length > 0 ? 'partial' : 'valid';
       const total = found.length;
       setExit(verdict === 'valid' ? EXIT.ok : verdict === 'partial' ? EXIT.partial : EXIT.invalid);
       if (options.json) {
         const { violations, missing, edges } = report;
-        const out = { verdict, signaturesChecked: verifier !== undefined, tokens: total, edges, failures, violations, missing };
+        const out = { verdict, signaturesChecked: verifier !== undefined, tokens: total, edges, failures, violations, missing, refused };
         io.stdout(`${JSON.stringify(out)}\n`);
         return;
       }
       io.stdout(summary(verdict, total, nodes.length, failures, report, verifier !== undefined));
+      for (const r of refused) io.stdout(`  PARTIAL span ${r.span} (${r.spanId}) at ${r.file}:${r.line} refused ${r.refused} incoming token(s): those edges were not recorded\n`);
       if (!options.quiet && nodes.length > 0) io.stdout(`\nDAG (causal order):\n${renderDagText(nodes)}\n`);
     });
   return dag;

@@ -42,7 +42,7 @@ import {
   type Workflow,
   type WorkflowSummary,
 } from '../../examples/agent-workflow/harness.mjs';
-import { checkSpansAndTokens, ect, reachability, READY_TIMEOUT_MS, tokensOfSpans } from '../integration/helpers.js';
+import { agentOrder, checkSpansAndTokens, ect, PAPER_ORDER, reachability, READY_TIMEOUT_MS, tokensOfSpans } from '../integration/helpers.js';
 
 /** A cold build of both Go binaries on a 2-core CI machine; warm, build-tools.sh returns at once. */
 const BUILD_TIMEOUT_MS = 40 * 60_000;
@@ -584,20 +584,7 @@ describe('bridge → otelcol-ect → Jaeger v2 (real binaries, loopback)', () =>
     const reaches = reachability(checked.map((t) => t.claims));
     const agent = Object.fromEntries(AGENT_ACTIONS.map((a) => [a, tokenOf(checked, agentService(a), a)])) as Record<AgentAction, EctClaims>;
     for (const a of AGENT_ACTIONS) expect(agent[a].exec_act).toBe(a);
-    const before: [AgentAction, AgentAction][] = [
-      ['fetch_data', 'analyze_risk'],
-      ['fetch_data', 'check_credit'],
-      ['fetch_data', 'verify_compliance'],
-      ['fetch_data', 'execute_trade'],
-      ['analyze_risk', 'verify_compliance'],
-      ['analyze_risk', 'execute_trade'],
-      ['check_credit', 'verify_compliance'],
-      ['check_credit', 'execute_trade'],
-      ['verify_compliance', 'execute_trade'],
-    ];
-    const actual: string[] = [];
-    for (const x of AGENT_ACTIONS) for (const y of AGENT_ACTIONS) if (x !== y && reaches(agent[x].jti, agent[y].jti)) actual.push(`${x} → ${y}`);
-    expect(actual.sort()).toEqual(before.map(([x, y]) => `${x} → ${y}`).sort());
+    expect(agentOrder(agent, reaches)).toEqual(PAPER_ORDER);
     expect(reaches(agent.analyze_risk.jti, agent.check_credit.jti)).toBe(false);
     expect(reaches(agent.check_credit.jti, agent.analyze_risk.jti)).toBe(false);
   });

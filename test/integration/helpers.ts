@@ -8,7 +8,7 @@ import { expect } from 'vitest';
 import { DirectoryJwksResolver } from '../../src/keys/index.js';
 import { SPAN_BINDING_KEY } from '../../src/otel/binding.js';
 import { decodeUnverified, EctVerifier, readClaims, type EctClaims } from '../../src/token/index.js';
-import { ECT_CLI, REPO_ROOT, type CollectedExport, type ExportedSpan } from '../../examples/agent-workflow/harness.mjs';
+import { AGENT_ACTIONS, ECT_CLI, REPO_ROOT, type AgentAction, type CollectedExport, type ExportedSpan } from '../../examples/agent-workflow/harness.mjs';
 
 /** Readiness of real processes on a loaded 2-core machine: generous, but bounded. */
 export const READY_TIMEOUT_MS = 60_000;
@@ -116,6 +116,29 @@ export function reachability(claims: readonly EctClaims[]): (from: string, to: s
     return found;
   };
   return (from, to) => ancestors(to).has(from);
+}
+
+/** The paper's figure as "x → y" pairs (x precedes y): fetch_data → (analyze_risk ∥ check_credit) → verify_compliance → execute_trade. */
+export const PAPER_ORDER: readonly string[] = [
+  ['fetch_data', 'analyze_risk'],
+  ['fetch_data', 'check_credit'],
+  ['fetch_data', 'verify_compliance'],
+  ['fetch_data', 'execute_trade'],
+  ['analyze_risk', 'verify_compliance'],
+  ['analyze_risk', 'execute_trade'],
+  ['check_credit', 'verify_compliance'],
+  ['check_credit', 'execute_trade'],
+  ['verify_compliance', 'execute_trade'],
+].map(([x, y]) => `${x} → ${y}`).sort();
+
+/**
+ * The whole 5×5 precedence relation between the agent tokens, as sorted "x → y" pairs, to compare
+ * with {@link PAPER_ORDER} (equal means: these pairs and no others, so analyze_risk ∥ check_credit).
+ */
+export function agentOrder(agent: Record<AgentAction, EctClaims>, reaches: (from: string, to: string) => boolean): string[] {
+  const pairs: string[] = [];
+  for (const x of AGENT_ACTIONS) for (const y of AGENT_ACTIONS) if (x !== y && reaches(agent[x].jti, agent[y].jti)) pairs.push(`${x} → ${y}`);
+  return pairs.sort();
 }
 
 /** Runs the built `ect` CLI (bounded). */

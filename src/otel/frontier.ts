@@ -28,10 +28,6 @@ export class Frontier {
     return this.#entries.slice();
   }
 
-  jtis(): string[] {
-    return this.#entries.map((entry) => entry.jti);
-  }
-
   forEach(visit: (entry: TokenRef) => void): void {
     for (const entry of this.#entries) visit(entry);
   }

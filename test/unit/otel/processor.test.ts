@@ -295,3 +295,20 @@ describe('EctSpanProcessor: tokens issued early (response head)', () => {
     expect(new Set(byAct('next').pred)).toEqual(new Set([byAct('server').jti, byAct('after-response').jti]));
   });
 });
+
+describe('EctSpanExporter', () => {
+  it('with dropHashedContent, GenAI content leaves the exported span while its hashes stay in the token', async () => {
+    otel = createOtelFixture();
+    const { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } = await import('@opentelemetry/sdk-trace');
+    const { hashOctets } = await import('../../../src/token/index.js');
+    const memory = new InMemorySpanExporter();
+    const exporting = new SimpleSpanProcessor({ exporter: otel.bridge.wrapExporter(memory, { dropHashedContent: true }) });
+    const provider = new TracerProvider({ spanProcessors: [otel.bridge.processor, exporting] });
+    provider.getTracer('genai').startSpan('tool', { attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 't', 'gen_ai.tool.call.arguments': 'secret prompt' } }).end();
+    await provider.forceFlush();
+    const [exported] = memory.getFinishedSpans();
+    expect(exported!.attributes['gen_ai.tool.call.arguments']).toBeUndefined();
+    expect(exported!.attributes['gen_ai.tool.name']).toBe('t');
+    expect(claimsOf(exported!.attributes['ect.token']).inp_hash).toBe(hashOctets('secret prompt'));
+  });
+});

@@ -9,6 +9,7 @@
 import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { readJson } from './http-json.mjs';
 
 const action = process.env.AGENT_ACTION;
 if (!action) {
@@ -50,13 +51,6 @@ function fakeResult(name, input) {
     default:
       return { ok: true };
   }
-}
-
-async function readJson(req) {
-  const chunks = [];
-  for await (const chunk of req) chunks.push(chunk);
-  const text = Buffer.concat(chunks).toString('utf8');
-  return text === '' ? {} : JSON.parse(text);
 }
 
 const server = createServer(async (req, res) => {

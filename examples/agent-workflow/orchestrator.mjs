@@ -8,6 +8,7 @@
 // Prints one JSON line {"ready":true,...} on stdout when it is listening.
 import { createServer } from 'node:http';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { readJson } from './http-json.mjs';
 
 const ACTIONS = ['fetch_data', 'analyze_risk', 'check_credit', 'verify_compliance', 'execute_trade'];
 const agents = JSON.parse(process.env.AGENT_URLS ?? '{}');
@@ -48,13 +49,6 @@ async function runWorkflow(input) {
       span.end();
     }
   });
-}
-
-async function readJson(req) {
-  const chunks = [];
-  for await (const chunk of req) chunks.push(chunk);
-  const text = Buffer.concat(chunks).toString('utf8');
-  return text === '' ? {} : JSON.parse(text);
 }
 
 const server = createServer(async (req, res) => {

@@ -166,8 +166,11 @@ export class EctSpanProcessor {
     if (state === undefined || state.startPreds.length === 0) return [];
     const nowSeconds = Math.floor(Date.now() / 1000);
     const stale = state.startPreds.some((t) => nowSeconds - t.iat > this.#ttl - 60);
-    const compact = state.startPreds.map((t) => t.compact());
-    if (!stale && fitsExecutionContext(compact)) return state.startPreds;
+    // Signing is what costs here: only sign the predecessors themselves when they may be sent as
+    // they are (a stale or too numerous set goes out as one join token either way).
+    if (!stale && state.startPreds.length <= LIMITS.maxHeaderTokens && fitsExecutionContext(state.startPreds.map((t) => t.compact()))) {
+      return state.startPreds;
+    }
     const join = this.#issueJoin(span as EctWritableSpan, state, state.startPreds);
     const covered = new Set(state.startPreds.map((t) => t.jti));
     state.startPreds.splice(0, state.startPreds.length, join);

@@ -14,7 +14,7 @@ import type { EctEnvConfig } from './config.js';
 import { EctSpanExporter, type EctSpanExporterOptions, type SpanExporterLike } from './export/span-exporter.js';
 import { TokenPipeline, type EctLoggerProvider, type SignedToken } from './export/token-pipeline.js';
 import { httpResponseHook, undiciResponseHook, type HookDeps } from './http/response-hooks.js';
-import { EctSpanProcessor } from './processor.js';
+import { EctSpanProcessor, type EctSpanProcessorOptions } from './processor.js';
 import { EctPropagator, type EctMode } from './propagator.js';
 import { parseSelector, type SpanSelector } from './selector.js';
 import type { EctReadableSpan } from './span-types.js';
@@ -36,6 +36,10 @@ export interface EctBridgeOptions {
   loggerProvider?: EctLoggerProvider;
   /** Extra consumers of signed tokens (a ledger). */
   tokenSinks?: readonly ((token: SignedToken) => void)[];
+  /** See {@link EctSpanProcessorOptions.maxLiveSpans}. */
+  maxLiveSpans?: number;
+  /** See {@link EctSpanProcessorOptions.maxKnownTokens}. */
+  maxKnownTokens?: number;
 }
 
 /** The assembled parts, for a `NodeSDK` or a hand-built provider. */
@@ -85,6 +89,8 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
     ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
     ...(options.selector === undefined ? {} : { selector: options.selector }),
     ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
+    ...(options.maxLiveSpans === undefined ? {} : { maxLiveSpans: options.maxLiveSpans }),
+    ...(options.maxKnownTokens === undefined ? {} : { maxKnownTokens: options.maxKnownTokens }),
   });
   const keys = new CombinedResolver(verificationKeyOf(options.signingKey), options.keys);
   const verifier = new EctVerifier({ keys, audience: options.issuer === undefined ? audience : [...audience, options.issuer] });
@@ -142,6 +148,9 @@ export async function createEctBridgeFromConfig(config: EctEnvConfig, extra: Par
     issuer: config.issuer ?? `spiffe://${config.trustDomain}/service/${encodeURIComponent(config.serviceName)}`,
     ...(config.audience === undefined ? {} : { audience: config.audience }),
     ...(config.ttlSeconds === undefined ? {} : { ttlSeconds: config.ttlSeconds }),
+    // The span exporter looks tokens up when the batch processor exports: keep every span's token
+    // until then, however long its queue is configured.
+    maxKnownTokens: Math.max(8192, 4 * config.bspMaxQueueSize),
     ...extra,
   });
 }

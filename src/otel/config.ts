@@ -26,6 +26,8 @@ export interface EctEnvConfig {
   fileExportDir: string | undefined;
   tracesExporter: string;
   logsExporter: string;
+  /** `OTEL_BSP_MAX_QUEUE_SIZE` (default 2048): how far behind the span exporter may run. */
+  bspMaxQueueSize: number;
 }
 
 /** A setting in the environment that cannot be used. */
@@ -65,5 +67,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EctEnvConfi
     fileExportDir: env.ECT_FILE_EXPORT_DIR === undefined ? undefined : resolve(env.ECT_FILE_EXPORT_DIR),
     tracesExporter: (env.OTEL_TRACES_EXPORTER ?? 'otlp').toLowerCase(),
     logsExporter: (env.OTEL_LOGS_EXPORTER ?? 'otlp').toLowerCase(),
+    bspMaxQueueSize: positiveInteger(env.OTEL_BSP_MAX_QUEUE_SIZE) ?? 2048,
   };
+}
+
+/** A whole number above zero, or `undefined` (unset or unusable: the SDK falls back the same way). */
+function positiveInteger(value: string | undefined): number | undefined {
+  const n = Number(value);
+  return value !== undefined && Number.isInteger(n) && n > 0 ? n : undefined;
 }

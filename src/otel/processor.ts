@@ -8,11 +8,12 @@ import { newClaims, type EctSigner, type PendingEct } from '../token/sign.js';
 import { spanBinding, SPAN_BINDING_KEY, traceIdToUuid, type SpanBinding } from './binding.js';
 import { incomingFailures, incomingTokens, WORKFLOW_ID } from './context-keys.js';
 import { deriveExecAct } from './exec-act.js';
-import { Frontier } from './frontier.js';
+import { coveredSet, Frontier } from './frontier.js';
+import { LiveSpans, type SpanLike } from './live-spans.js';
 import { ALL_SPANS, type SpanSelector } from './selector.js';
 import type { EctReadableSpan, EctWritableSpan } from './span-types.js';
 import { EctStats, guard } from './stats.js';
-import { LocalToken, type TokenRef } from './token-ref.js';
+import { LocalToken, type SpanClaimsBuilder, type TokenRef } from './token-ref.js';
 
 /** Span attributes this package writes or reads. */
 export const ATTR = {
@@ -58,10 +59,22 @@ export interface EctSpanProcessorOptions {
   hashGenAiContent?: boolean;
   /** Most `pred` entries in one token before the frontier is folded into join tokens. Default 100. */
   maxPred?: number;
+  /**
+   * Live spans tracked at most; past this, new spans get no token and are counted as
+   * `spans.untracked` (an application that never ends its spans). Default 65,536.
+   */
+  maxLiveSpans?: number;
+  /**
+   * Recent tokens kept by span id (the newest half to all of this many): to resolve span links,
+   * and for the span exporter to find each span's token, so it must exceed twice the spans an
+   * exporter may hold unexported (the batch processor's `OTEL_BSP_MAX_QUEUE_SIZE`). Default 8,192.
+   */
+  maxKnownTokens?: number;
   stats?: EctStats;
 }
 
 interface SpanState {
+  readonly span: EctWritableSpan;
   readonly jti: string;
   readonly wid: string;
   readonly parent: SpanState | undefined;
@@ -69,19 +82,24 @@ interface SpanState {
   readonly frontier: Frontier;
   issued: TokenRef | undefined;
   /** Predecessors named by the issued token (to replace in the parent frontier). */
-  named: string[];
+  named: readonly string[];
   /** The token was issued before the span ended (for a response header). */
   early: boolean;
   ended: boolean;
-  /** Children still running, for issuing early (see {@link EctSpanProcessor.issueNow}); made on first child. */
-  live: Set<SpanState> | undefined;
+  // Children still running, for issuing early (see EctSpanProcessor.issueNow): an intrusive
+  // doubly linked list, so starting and ending a child allocates nothing.
+  firstLive: SpanState | undefined;
+  prevLive: SpanState | undefined;
+  nextLive: SpanState | undefined;
 }
 
+const NO_TOKENS: readonly TokenRef[] = Object.freeze([]);
+const NO_JTIS: readonly string[] = Object.freeze([]);
 const GEN_AI_INPUT = ['gen_ai.tool.call.arguments', 'gen_ai.input.messages'];
 const GEN_AI_OUTPUT = ['gen_ai.tool.call.result', 'gen_ai.output.messages'];
 const JOIN_EXEC_ACT = 'ect.join';
-// Spans whose tokens can be linked from later spans (by span links): bounded, oldest out first.
-const KNOWN_SPANS_MAX = 10_000;
+const LIVE_SPANS_MAX = 65_536;
+const KNOWN_TOKENS_MAX = 8192;
 
 /**
  * The OTel span processor that turns spans into a signed DAG (design.md): assigns each span's `jti`
@@ -107,9 +125,11 @@ export class EctSpanProcessor {
   readonly #selector: SpanSelector;
   readonly #hashGenAi: boolean;
   readonly #maxPred: number;
-  readonly #states = new WeakMap<object, SpanState>();
-  readonly #tokens = new WeakMap<object, TokenRef>();
-  readonly #bySpanId = new BoundedMap<string, TokenRef>(KNOWN_SPANS_MAX);
+  readonly #maxLive: number;
+  readonly #states: LiveSpans<SpanState>;
+  // Recent tokens by span id (bounded, oldest out first): span links and the exporter resolve here.
+  readonly #bySpanId: BoundedMap<string, TokenRef>;
+  readonly #buildClaims: SpanClaimsBuilder = (span, jti, pred, iat, wid) => this.#claimsFor(span, jti, wid, pred, iat, undefined);
   #issuerCache: { resource: object; issuer: string } | undefined;
 
   constructor(options: EctSpanProcessorOptions) {
@@ -123,6 +143,9 @@ export class EctSpanProcessor {
     this.#selector = options.selector ?? ALL_SPANS;
     this.#hashGenAi = options.hashGenAiContent ?? true;
     this.#maxPred = options.maxPred ?? LIMITS.maxPred;
+    this.#maxLive = options.maxLiveSpans ?? LIVE_SPANS_MAX;
+    this.#states = new LiveSpans(this.#maxLive);
+    this.#bySpanId = new BoundedMap(options.maxKnownTokens ?? KNOWN_TOKENS_MAX);
     this.stats = options.stats ?? new EctStats();
   }
 
@@ -147,13 +170,16 @@ export class EctSpanProcessor {
     return this.#sink?.shutdown() ?? Promise.resolve();
   }
 
-  /** The token issued for an ended span (the exporter attaches its compact form). */
-  tokenOf(span: object): TokenRef | undefined {
-    return this.#tokens.get(span);
+  /**
+   * The token issued for a span (the exporter attaches its compact form); `undefined` for a span
+   * without one, or one whose token has left the recent tokens ({@link EctSpanProcessorOptions.maxKnownTokens}).
+   */
+  tokenOf(span: SpanLike): TokenRef | undefined {
+    return this.#known(span.spanContext());
   }
 
   /** The `jti` assigned to a live span. */
-  jtiOf(span: object): string | undefined {
+  jtiOf(span: SpanLike): string | undefined {
     return this.#states.get(span)?.jti;
   }
 
@@ -161,7 +187,7 @@ export class EctSpanProcessor {
    * The tokens a request made under `span` must carry: its start predecessors, folded into one
    * join token when they would not fit in one message or a receiver would find one too old.
    */
-  tokensToInject(span: object): TokenRef[] {
+  tokensToInject(span: SpanLike): TokenRef[] {
     const state = this.#states.get(span);
     if (state === undefined || state.startPreds.length === 0) return [];
     const nowSeconds = Math.floor(Date.now() / 1000);
@@ -171,8 +197,8 @@ export class EctSpanProcessor {
     if (!stale && state.startPreds.length <= LIMITS.maxHeaderTokens && fitsExecutionContext(state.startPreds.map((t) => t.compact()))) {
       return state.startPreds;
     }
-    const join = this.#issueJoin(span as EctWritableSpan, state, state.startPreds);
-    const covered = new Set(state.startPreds.map((t) => t.jti));
+    const join = this.#issueJoin(state.span, state, state.startPreds);
+    const covered = coveredSet(state.startPreds.map((t) => t.jti));
     state.startPreds.splice(0, state.startPreds.length, join);
     state.frontier.replace(covered, [join]);
     return [join];
@@ -198,27 +224,30 @@ export class EctSpanProcessor {
    * Adds tokens to a live span's frontier: a callee's token from a response, or predecessors named
    * by the application. Entries the new tokens already name (`covers`) leave the frontier.
    */
-  addToFrontier(span: object, tokens: readonly TokenRef[], covers: readonly string[] = []): void {
+  addToFrontier(span: SpanLike, tokens: readonly TokenRef[], covers: readonly string[] = []): void {
     const state = this.#states.get(span);
     if (state === undefined) return;
-    state.frontier.replace(new Set(covers), tokens);
+    state.frontier.replace(coveredSet(covers), tokens);
     for (const token of tokens) this.#remember(token);
   }
 
   #start(span: EctWritableSpan, parentContext: Context): void {
+    if (this.#states.full) {
+      this.stats.fail('spans.untracked', new Error(`more than ${this.#maxLive} live spans (spans that never end?): new spans get no token`));
+      return;
+    }
     const jti = randomUUID();
     span.setAttribute(ATTR.jti, jti);
     const parentSpan = trace.getSpan(parentContext);
     const parent = parentSpan === undefined ? undefined : this.#states.get(parentSpan);
-    const startPreds = parent === undefined ? [] : parent.frontier.toArray();
+    // Copied only when there is something to copy: most first children start with nothing.
+    let startPreds = parent === undefined || parent.frontier.size === 0 ? (NO_TOKENS as TokenRef[]) : parent.frontier.toArray();
     let unique = true;
-    let remote: readonly TokenRef[] = [];
+    let remote: readonly TokenRef[] = NO_TOKENS;
     if (span.parentSpanContext?.isRemote === true) {
       remote = incomingTokens(parentContext);
-      for (const token of remote) {
-        startPreds.push(token);
-        this.#remember(token);
-      }
+      if (remote.length > 0) startPreds = [...startPreds, ...remote];
+      for (const token of remote) this.#remember(token);
       unique = false;
       const failures = incomingFailures(parentContext);
       if (failures.length > 0) {
@@ -227,9 +256,9 @@ export class EctSpanProcessor {
       }
     }
     for (const link of span.links) {
-      const linked = this.#bySpanId.get(link.context.spanId);
+      const linked = this.#known(link.context);
       if (linked !== undefined && !startPreds.includes(linked)) {
-        startPreds.push(linked);
+        startPreds = [...startPreds, linked];
         unique = false;
       }
     }
@@ -238,39 +267,61 @@ export class EctSpanProcessor {
       parent?.wid ??
       sharedWorkflow(remote) ??
       traceIdToUuid(span.spanContext().traceId);
-    const state: SpanState = { jti, wid, parent, startPreds, frontier: unique ? Frontier.ofUnique(startPreds.slice()) : new Frontier(startPreds), issued: undefined, named: [], early: false, ended: false, live: undefined };
-    if (parent !== undefined) (parent.live ??= new Set()).add(state);
-    this.#states.set(span, state);
+    const frontier = startPreds.length === 0 ? new Frontier() : unique ? Frontier.ofUnique(startPreds.slice()) : new Frontier(startPreds);
+    const state: SpanState = {
+      span,
+      jti,
+      wid,
+      parent,
+      startPreds,
+      frontier,
+      issued: undefined,
+      named: NO_JTIS,
+      early: false,
+      ended: false,
+      firstLive: undefined,
+      prevLive: undefined,
+      nextLive: parent?.firstLive,
+    };
+    this.#states.add(state);
+    if (parent !== undefined) {
+      if (parent.firstLive !== undefined) parent.firstLive.prevLive = state;
+      parent.firstLive = state;
+    }
   }
 
   #ending(span: EctWritableSpan): void {
     const state = this.#states.get(span);
     if (state === undefined) return;
-    this.#states.delete(span);
+    this.#states.delete(state);
     // Links added after start may name spans whose tokens we know.
     for (const link of span.links) {
-      const linked = this.#bySpanId.get(link.context.spanId);
+      const linked = this.#known(link.context);
       if (linked !== undefined && link.attributes?.[ATTR.edge] === undefined) state.frontier.add(linked);
     }
     if (state.issued === undefined && this.#selector(span)) this.#issue(span, state, undefined);
-    if (state.issued !== undefined) this.#tokens.set(span, state.issued);
     state.ended = true;
-    state.parent?.live?.delete(state);
+    const parent = state.parent;
+    if (parent !== undefined) {
+      if (state.prevLive !== undefined) state.prevLive.nextLive = state.nextLive;
+      else if (parent.firstLive === state) parent.firstLive = state.nextLive;
+      if (state.nextLive !== undefined) state.nextLive.prevLive = state.prevLive;
+    }
     // OTel parents may end before their children (an async handler returns, its span ends, the work
     // it started goes on): the outcome then flows to the nearest ancestor still running.
-    let parent = state.parent;
-    while (parent?.ended === true) parent = parent.parent;
-    if (parent === undefined) return;
-    // The token replaces, in the parent's frontier, everything it covers; a span without a token
+    let scope = parent;
+    while (scope?.ended === true) scope = scope.parent;
+    if (scope === undefined) return;
+    // The token replaces, in the scope's frontier, everything it covers; a span without a token
     // passes its own frontier through, so the DAG stays connected.
-    const covered = new Set(state.named);
-    for (const t of state.startPreds) covered.add(t.jti);
+    const covered = [...state.named];
+    for (const t of state.startPreds) covered.push(t.jti);
     const replacements = state.issued === undefined ? state.frontier.toArray() : [state.issued];
     // Work that completed after an early token was issued is named by no token of this span: it
     // passes through, like the frontier of a span without a token.
-    if (state.early) state.frontier.forEach((t) => covered.has(t.jti) || replacements.push(t));
-    state.frontier.forEach((t) => covered.add(t.jti));
-    parent.frontier.replace(covered, replacements);
+    if (state.early) state.frontier.forEach((t) => covered.includes(t.jti) || replacements.push(t));
+    state.frontier.forEach((t) => covered.push(t.jti));
+    scope.frontier.replace(coveredSet(covered), replacements);
   }
 
   #issue(span: EctWritableSpan, state: SpanState, extra: Partial<SpanBinding> | undefined, frontier: TokenRef[] = state.frontier.toArray()): void {
@@ -279,12 +330,13 @@ export class EctSpanProcessor {
     const pred = preds.map((t) => t.jti);
     const iat = Math.floor(Date.now() / 1000);
     const { jti, wid } = state;
-    const build = () => this.#claimsFor(span, jti, wid, pred, iat, extra);
     // At span end only the jti, predecessors and time are fixed here; the claims are built from the
     // ended (immutable) span when the batch is signed, off the request path. A token issued early
     // for a response header is signed at once, from the span as it is now.
-    const pending = extra === undefined ? this.#signer.prepareLazy(jti, build) : this.#signer.prepare(build());
-    const ref = new LocalToken(pending, iat, wid, span.spanContext());
+    const ref =
+      extra === undefined
+        ? LocalToken.ofSpan(this.#signer, span, jti, pred, iat, wid, this.#buildClaims)
+        : LocalToken.ofClaims(this.#signer, this.#claimsFor(span, jti, wid, pred, iat, extra), span.spanContext());
     state.issued = ref;
     state.named = pred;
     span.setAttribute(ATTR.pred, pred);
@@ -296,7 +348,7 @@ export class EctSpanProcessor {
     this.#sink?.push(ref);
   }
 
-  #claimsFor(span: EctReadableSpan, jti: string, wid: string, pred: string[], iat: number, extra: Partial<SpanBinding> | undefined): EctClaims {
+  #claimsFor(span: EctReadableSpan, jti: string, wid: string, pred: readonly string[], iat: number, extra: Partial<SpanBinding> | undefined): EctClaims {
     const attributes = span.attributes;
     const claims = newClaims({
       iss: this.#issuerFor(span),
@@ -333,11 +385,10 @@ export class EctSpanProcessor {
       ttlSeconds: this.#ttl,
       ect_ext: { [SPAN_BINDING_KEY]: { ...spanBinding(span), status: 'UNSET', join: true } as unknown as JsonObject },
     });
-    const pending = this.#signer.prepare(claims);
     // No span of its own, so no span link ever points at it; its log record sits in the folding span.
-    const ref = new LocalToken(pending, claims.iat, claims.wid, undefined);
+    const ref = LocalToken.ofClaims(this.#signer, claims, undefined);
     this.stats.add('tokens.joined');
-    this.#sink?.push({ pending, spanContext: span.spanContext() });
+    this.#sink?.push({ pending: ref, spanContext: span.spanContext() });
     return ref;
   }
 
@@ -363,9 +414,20 @@ export class EctSpanProcessor {
     return this.#issuerCache.issuer;
   }
 
+  // Keyed by span id alone (no string built per span); a token whose span id is already held for
+  // another trace (a custom id generator) goes under trace id + span id instead.
   #remember(token: TokenRef): void {
-    const spanId = token.spanContext?.spanId;
-    if (spanId !== undefined) this.#bySpanId.set(spanId, token);
+    const context = token.spanContext;
+    if (context === undefined) return;
+    const held = this.#bySpanId.get(context.spanId);
+    if (held === undefined || held.spanContext?.traceId === context.traceId) this.#bySpanId.set(context.spanId, token);
+    else this.#bySpanId.set(context.traceId + context.spanId, token);
+  }
+
+  #known(context: SpanContext): TokenRef | undefined {
+    const token = this.#bySpanId.get(context.spanId);
+    if (token === undefined || token.spanContext?.traceId === context.traceId) return token;
+    return this.#bySpanId.get(context.traceId + context.spanId);
   }
 }
 
@@ -376,9 +438,11 @@ export class EctSpanProcessor {
  * completed work sits in those spans' frontiers, not yet in the server span's.
  */
 function deepFrontier(state: SpanState): TokenRef[] {
-  if (state.live === undefined || state.live.size === 0) return state.frontier.toArray();
+  if (state.firstLive === undefined) return state.frontier.toArray();
   const frontier = new Frontier(state.frontier.toArray());
-  for (const child of state.live) frontier.replace(new Set(child.startPreds.map((t) => t.jti)), deepFrontier(child));
+  for (let child: SpanState | undefined = state.firstLive; child !== undefined; child = child.nextLive) {
+    frontier.replace(coveredSet(child.startPreds.map((t) => t.jti)), deepFrontier(child));
+  }
   return frontier.toArray();
 }
 

@@ -13,6 +13,7 @@ export type EctCounter =
   | 'incoming.verified'
   | 'incoming.rejected'
   | 'responses.tagged'
+  | 'spans.untracked'
   | 'hooks.failed';
 
 const DESCRIPTIONS: Record<EctCounter, string> = {
@@ -27,6 +28,7 @@ const DESCRIPTIONS: Record<EctCounter, string> = {
   'incoming.verified': 'incoming Execution-Context tokens that verified',
   'incoming.rejected': 'incoming Execution-Context tokens that failed verification',
   'responses.tagged': 'responses that carried the server span token back',
+  'spans.untracked': 'spans started past the live-span limit (spans that never end?), left without a token',
   'hooks.failed': 'internal failures caught in a span processor, propagator or hook (never thrown into the app)',
 };
 

@@ -1,6 +1,7 @@
 import type { SpanContext } from '@opentelemetry/api';
-import type { PendingEct } from '../token/sign.js';
-import type { VerifiedEct } from '../token/claims.js';
+import { PendingEct, type EctSigner } from '../token/sign.js';
+import type { EctClaims, VerifiedEct } from '../token/claims.js';
+import type { EctReadableSpan } from './span-types.js';
 
 /**
  * A token as a frontier holds it: issued here (signed on demand) or received verified from a peer.
@@ -15,26 +16,58 @@ export interface TokenRef {
   compact(): string;
 }
 
-/**
- * A token issued by this process: one object serves as frontier entry and as the pipeline's work
- * item (the span processor makes one per span, so it is kept to a single allocation).
- *
- * @example const ref = new LocalToken(signer.prepare(claims), claims.iat, claims.wid, span.spanContext());
- */
-export class LocalToken implements TokenRef {
-  constructor(
-    readonly pending: PendingEct,
-    readonly iat: number,
-    readonly wid: string | undefined,
-    readonly spanContext: SpanContext | undefined,
-  ) {}
+/** Builds the claims of a span's token from the ended span, when the token is first signed. */
+export type SpanClaimsBuilder = (span: EctReadableSpan, jti: string, pred: readonly string[], iat: number, wid: string) => EctClaims;
 
-  get jti(): string {
-    return this.pending.jti;
+/**
+ * A token issued by this process: one object is the pending token, the frontier entry and the
+ * pipeline's work item (the span processor makes one per span, so it is kept to one allocation).
+ * A span's token ({@link LocalToken.ofSpan}) fixes `jti`, `pred` and `iat` at span end and builds
+ * the rest of its claims from the ended span when it is first signed, letting go of the span then.
+ *
+ * @example const ref = LocalToken.ofClaims(signer, claims, span.spanContext());
+ */
+export class LocalToken extends PendingEct implements TokenRef {
+  readonly iat: number;
+  readonly wid: string | undefined;
+  readonly spanContext: SpanContext | undefined;
+  #build: SpanClaimsBuilder | undefined;
+  #span: EctReadableSpan | undefined;
+  #pred: readonly string[] = [];
+
+  private constructor(signer: EctSigner, jti: string, iat: number, wid: string | undefined, spanContext: SpanContext | undefined, claims?: EctClaims) {
+    super(signer, jti, claims);
+    this.iat = iat;
+    this.wid = wid;
+    this.spanContext = spanContext;
   }
 
-  compact(): string {
-    return this.pending.compact();
+  /** A token whose claims are fixed now; `spanContext` is the span it describes, if any. */
+  static ofClaims(signer: EctSigner, claims: EctClaims, spanContext: SpanContext | undefined): LocalToken {
+    return new LocalToken(signer, claims.jti, claims.iat, claims.wid, spanContext, claims);
+  }
+
+  /** A span's token, its claims built by `build` from the (by then ended) span on first demand. */
+  static ofSpan(signer: EctSigner, span: EctReadableSpan, jti: string, pred: readonly string[], iat: number, wid: string, build: SpanClaimsBuilder): LocalToken {
+    const token = new LocalToken(signer, jti, iat, wid, span.spanContext());
+    token.#build = build;
+    token.#span = span;
+    token.#pred = pred;
+    return token;
+  }
+
+  /** As a work item of the token pipeline. */
+  get pending(): PendingEct {
+    return this;
+  }
+
+  protected override buildClaims(): EctClaims {
+    const build = this.#build;
+    const span = this.#span;
+    if (build === undefined || span === undefined || this.wid === undefined) return super.buildClaims();
+    this.#build = undefined;
+    this.#span = undefined;
+    return build(span, this.jti, this.#pred, this.iat, this.wid);
   }
 }
 

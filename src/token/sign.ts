@@ -15,30 +15,28 @@ export interface SignerOptions {
 /**
  * A token whose claims are fixed and whose signature is made on first demand, once. The span
  * processor creates these on the request path and signs them later, in batches, or at once when
- * a header needs the compact form.
+ * a header needs the compact form. A subclass may leave the claims out and build them on first
+ * demand instead ({@link PendingEct.buildClaims}), from data that no longer changes.
  */
 export class PendingEct {
   readonly jti: string;
   readonly #signer: EctSigner;
   #claims: Readonly<EctClaims> | undefined;
-  #build: (() => EctClaims) | undefined;
   #compact: string | undefined;
 
-  /** @internal use {@link EctSigner.prepare} or {@link EctSigner.prepareLazy}. */
-  constructor(signer: EctSigner, jti: string, claims: EctClaims | (() => EctClaims)) {
+  /** @internal use {@link EctSigner.prepare} or {@link EctSigner.prepareLazy}, or a subclass. */
+  constructor(signer: EctSigner, jti: string, claims?: EctClaims) {
     this.#signer = signer;
     this.jti = jti;
-    if (typeof claims === 'function') this.#build = claims;
-    else this.#claims = Object.freeze(claims);
+    if (claims !== undefined) this.#claims = Object.freeze(claims);
   }
 
-  /** The claims; built now if they were prepared lazily. */
+  /** The claims; built now if they were left out. */
   get claims(): Readonly<EctClaims> {
     if (this.#claims === undefined) {
-      const claims = this.#build!();
+      const claims = this.buildClaims();
       if (claims.jti !== this.jti) throw new EctError('ECT_SIGNING_FAILED', `claims built for ${claims.jti}, expected ${this.jti}`, { status: 500 });
       this.#claims = Object.freeze(claims);
-      this.#build = undefined;
     }
     return this.#claims;
   }
@@ -52,6 +50,28 @@ export class PendingEct {
   compact(): string {
     this.#compact ??= this.#signer.sign(this.claims);
     return this.#compact;
+  }
+
+  /** Builds the claims of a token prepared without them; called once, on first demand. */
+  protected buildClaims(): EctClaims {
+    throw new EctError('ECT_SIGNING_FAILED', `token ${this.jti} was prepared without claims`, { status: 500 });
+  }
+}
+
+/** A token whose claims come from a callback ({@link EctSigner.prepareLazy}). */
+class LazyEct extends PendingEct {
+  #build: (() => EctClaims) | undefined;
+
+  constructor(signer: EctSigner, jti: string, build: () => EctClaims) {
+    super(signer, jti);
+    this.#build = build;
+  }
+
+  protected override buildClaims(): EctClaims {
+    const build = this.#build;
+    if (build === undefined) return super.buildClaims();
+    this.#build = undefined;
+    return build();
   }
 }
 
@@ -120,7 +140,7 @@ export class EctSigner {
    * the request path, from data that no longer changes, such as an ended span).
    */
   prepareLazy(jti: string, build: () => EctClaims): PendingEct {
-    return new PendingEct(this, jti, build);
+    return new LazyEct(this, jti, build);
   }
 
   #payloadJson(c: Readonly<EctClaims>): string {

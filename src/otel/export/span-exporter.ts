@@ -89,7 +89,12 @@ export class EctSpanExporter<S extends EctReadableSpan> implements SpanExporterL
 
   #withToken(span: S): S {
     const token = this.#processor.tokenOf(span);
-    if (token === undefined) return span;
+    if (token === undefined) {
+      // The span had a token (`ect.pred` is written with it) that is no longer held: the exporter
+      // lagged more than the processor's maxKnownTokens spans behind.
+      if (span.attributes[ATTR.pred] !== undefined) this.#stats.fail('tokens.export_dropped', new Error('span exported after its token left the recent tokens (raise maxKnownTokens)'));
+      return span;
+    }
     let compact: string;
     try {
       compact = token.compact();

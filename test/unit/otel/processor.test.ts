@@ -1,4 +1,4 @@
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { jwtVerify, createLocalJWKSet } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validateDag } from '../../../src/dag/index.js';
@@ -6,6 +6,7 @@ import { publicJwkOf } from '../../../src/keys/index.js';
 import { SPAN_BINDING_KEY } from '../../../src/otel/index.js';
 import { byName, claimsOf, createOtelFixture, jtiOf, predOf, type OtelFixture } from '../../helpers/otel.js';
 
+const trace_set = (span: Span) => trace.setSpan(ROOT_CONTEXT, span);
 const tick = () => new Promise((resolve) => setTimeout(resolve, 1));
 let otel: OtelFixture;
 afterEach(async () => otel?.close());
@@ -243,6 +244,56 @@ describe('EctSpanProcessor: never throws into the application', () => {
     expect(otel.bridge.stats.get('tokens.export_dropped')).toBe(1);
   });
 
+  it('past maxLiveSpans (spans that never end), new spans get no token and are counted', async () => {
+    otel = createOtelFixture({ maxLiveSpans: 2 });
+    const leaked = [otel.tracer.startSpan('leaked-1'), otel.tracer.startSpan('leaked-2')];
+    expect(() => otel.tracer.startSpan('refused').end()).not.toThrow();
+    expect(otel.bridge.stats.get('spans.untracked')).toBe(1);
+    for (const span of leaked) span.end();
+    otel.tracer.startSpan('after').end();
+    const spans = await otel.finished();
+    expect(byName(spans, 'refused').attributes['ect.jti']).toBeUndefined();
+    expect(byName(spans, 'refused').attributes['ect.token']).toBeUndefined();
+    for (const name of ['leaked-1', 'leaked-2', 'after']) expect(byName(spans, name).attributes['ect.token']).toBeTypeOf('string');
+  });
+
+  it('two live spans with the same span id (a custom id generator) keep their own state', async () => {
+    const { TracerProvider } = await import('@opentelemetry/sdk-trace');
+    otel = createOtelFixture();
+    let trace = 0;
+    const provider = new TracerProvider({
+      spanProcessors: [otel.bridge.processor],
+      // Every trace gets its own trace id, every span the same span id.
+      idGenerator: { generateTraceId: () => (++trace).toString(16).padStart(32, '0'), generateSpanId: () => '00000000000000aa' },
+    });
+    const tracer = provider.getTracer('same-id');
+    const first = tracer.startSpan('first-root');
+    const second = tracer.startSpan('second-root');
+    tracer.startSpan('first-child', {}, trace_set(first)).end();
+    tracer.startSpan('second-child', {}, trace_set(second)).end();
+    second.end();
+    first.end();
+    await otel.bridge.pipeline.forceFlush();
+    const claims = await otel.tokens();
+    const byAct = (act: string) => claims.find((c) => c.exec_act === act)!;
+    expect(byAct('first-root').pred).toEqual([byAct('first-child').jti]);
+    expect(byAct('second-root').pred).toEqual([byAct('second-child').jti]);
+    expect(otel.bridge.processor.tokenOf(first)?.jti).toBe(byAct('first-root').jti);
+    expect(otel.bridge.processor.tokenOf(second)?.jti).toBe(byAct('second-root').jti);
+  });
+
+  it('a span exported after its token left the recent tokens is counted, not silently untagged', async () => {
+    otel = createOtelFixture({ maxKnownTokens: 4 });
+    otel.tracer.startSpan('early').end();
+    const [early] = await otel.finished();
+    for (let i = 0; i < 8; i++) otel.tracer.startSpan(`later-${i}`).end();
+    await otel.finished();
+    const before = otel.bridge.stats.get('tokens.export_dropped');
+    const late = otel.bridge.wrapExporter({ export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} });
+    await new Promise<void>((resolve) => late.export([early!], () => resolve()));
+    expect(otel.bridge.stats.get('tokens.export_dropped')).toBe(before + 1);
+  });
+
   it('releases per-span state: 300k sequential spans under one live root keep the heap flat', async () => {
     const { setFlagsFromString } = await import('node:v8');
     const { runInNewContext } = await import('node:vm');
@@ -267,8 +318,8 @@ describe('EctSpanProcessor: never throws into the application', () => {
     await otel.bridge.pipeline.forceFlush();
     gc();
     const grown = process.memoryUsage().heapUsed - before;
-    // What stays is bounded: up to 10k recent tokens kept for span links (their generations rotate,
-    // so up to ~5k × ~1.5 KB may differ between two measurements). A leak of even 100 bytes per
+    // What stays is bounded: up to 8k recent tokens kept for span links and the exporter (their
+    // generations rotate, so up to ~4k × ~1.5 KB may differ between two measurements). A leak of even 100 bytes per
     // span would show as 30 MB.
     expect(grown).toBeLessThan(12 * 2 ** 20);
     root.end();

@@ -419,6 +419,15 @@ async function httpBench() {
           `the bridge adding ${Math.round(cpuOf('record') - cpuOf('plain'))} µs of CPU per request).`,
       );
     }
+    if (!Number.isNaN(ratio)) {
+      // Handler CPU ΔW more in both: (plain + ΔW) / (record + ΔW) ≥ 0.8 ⇔ ΔW ≥ 4·record − 5·plain;
+      // the handler already burns `work` µs in both figures.
+      const breakEven = Math.max(0, work + 4 * cpuOf('record') - 5 * cpuOf('plain'));
+      console.log(
+        `From the CPU figures, record mode reaches 0.80× of plain when the handler itself uses ≥ ${Math.round(breakEven)} µs of CPU per request ` +
+          `(check: BENCH_SERVICE_WORK_US=${Math.round(breakEven)} BENCH_HTTP_CONFIGS=plain,record npm run bench:otel -- --http-only).`,
+      );
+    }
     if (m.enforce !== undefined) console.log(`Enforce mode non-2xx responses (warm-up included): ${m.enforce.non2xx}.`);
   } finally {
     await Promise.all(services.map(stopService));

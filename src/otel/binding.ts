@@ -35,7 +35,7 @@ const STATUS_NAMES = { [SpanStatusCode.UNSET]: 'UNSET', [SpanStatusCode.OK]: 'OK
  *
  * @example claims.ect_ext = { [SPAN_BINDING_KEY]: spanBinding(span) };
  */
-export function spanBinding(span: EctReadableSpan, extra: Partial<SpanBinding> = {}): SpanBinding {
+export function spanBinding(span: EctReadableSpan, extra?: Partial<SpanBinding>): SpanBinding {
   const context = span.spanContext();
   const binding: SpanBinding = {
     trace_id: context.traceId,
@@ -49,7 +49,8 @@ export function spanBinding(span: EctReadableSpan, extra: Partial<SpanBinding> =
   const errorType = span.attributes['error.type'];
   if (typeof errorType === 'string') binding.error_type = errorType;
   else if (span.status.code === SpanStatusCode.ERROR && span.status.message) binding.error_type = span.status.message.slice(0, 128);
-  return { ...binding, ...extra };
+  // Most tokens have no extra members; the spread would copy every binding once more.
+  return extra === undefined ? binding : { ...binding, ...extra };
 }
 
 /**

@@ -13,9 +13,10 @@ export interface SpanOwned {
 /**
  * The state of every span that started and has not ended, found by the span object.
  *
- * Why not a `WeakMap` keyed by the span: one set, two gets and a delete per span cost more than
- * the plain SDK's whole span start and end (callgrind, test/bench: +9.3k instructions per span
- * against +1.6k for a `Map` keyed by the span id). The id is only a hint: the entry must name the
+ * Why not a `WeakMap` keyed by the span: in a microbenchmark of one set, get and delete per SDK
+ * span (callgrind), that cost +9.3k instructions per span, more than the plain span's own ~6k,
+ * against +1.6k for a `Map` keyed by the span id; with the whole processor, the signed-span total
+ * (npm run bench:otel, (c)) fell about 10%. The id is only a hint: the entry must name the
  * same span object, and a second live span with the same id (a custom id generator) is kept in a
  * `WeakMap` beside.
  *

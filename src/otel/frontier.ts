@@ -3,6 +3,8 @@ import type { TokenRef } from './token-ref.js';
 /** `jti`s a token covers: a short array is scanned, a long one is made a `Set` first ({@link coveredSet}). */
 export type Covered = ReadonlySet<string> | readonly string[];
 
+const NONE: readonly TokenRef[] = Object.freeze([]);
+
 // Below this many entries a linear scan beats building a Set (most spans name one to three).
 const SCAN_LIMIT = 16;
 
@@ -44,6 +46,11 @@ export class Frontier {
 
   get size(): number {
     return this.#entries?.length ?? 0;
+  }
+
+  /** The entries, oldest first, without a copy: valid until the frontier next changes. */
+  get entries(): readonly TokenRef[] {
+    return this.#entries ?? NONE;
   }
 
   /** The entries, oldest first (a copy). */

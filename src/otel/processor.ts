@@ -316,18 +316,20 @@ export class EctSpanProcessor {
     // passes its own frontier through, so the DAG stays connected.
     const covered = [...state.named];
     for (const t of state.startPreds) covered.push(t.jti);
-    const replacements = state.issued === undefined ? state.frontier.toArray() : [state.issued];
+    const own = state.frontier.entries;
+    const replacements = state.issued === undefined ? own.slice() : [state.issued];
     // Work that completed after an early token was issued is named by no token of this span: it
     // passes through, like the frontier of a span without a token.
-    if (state.early) state.frontier.forEach((t) => covered.includes(t.jti) || replacements.push(t));
-    state.frontier.forEach((t) => covered.push(t.jti));
+    if (state.early) for (const t of own) if (!covered.includes(t.jti)) replacements.push(t);
+    for (const t of own) covered.push(t.jti);
     scope.frontier.replace(coveredSet(covered), replacements);
   }
 
-  #issue(span: EctWritableSpan, state: SpanState, extra: Partial<SpanBinding> | undefined, frontier: TokenRef[] = state.frontier.toArray()): void {
+  #issue(span: EctWritableSpan, state: SpanState, extra: Partial<SpanBinding> | undefined, frontier: readonly TokenRef[] = state.frontier.entries): void {
     let preds = frontier;
     while (preds.length > this.#maxPred) preds = this.#fold(span, state, preds);
-    const pred = preds.map((t) => t.jti);
+    const pred = new Array<string>(preds.length);
+    for (let i = 0; i < preds.length; i++) pred[i] = preds[i]!.jti;
     const iat = Math.floor(Date.now() / 1000);
     const { jti, wid } = state;
     // At span end only the jti, predecessors and time are fixed here; the claims are built from the
@@ -341,7 +343,7 @@ export class EctSpanProcessor {
     state.named = pred;
     span.setAttribute(ATTR.pred, pred);
     for (const p of preds) {
-      if (p.spanContext !== undefined) span.addLink({ context: p.spanContext, attributes: { [ATTR.edge]: 'predecessor', [ATTR.jti]: p.jti } });
+      if (p.spanContext !== undefined) span.addLink({ context: p.spanContext, attributes: edgeAttributes(p.jti) });
     }
     this.#remember(ref);
     this.stats.add('tokens.issued');
@@ -369,7 +371,7 @@ export class EctSpanProcessor {
   }
 
   /** Folds `preds` into join tokens of at most `maxPred` entries each. */
-  #fold(span: EctWritableSpan, state: SpanState, preds: TokenRef[]): TokenRef[] {
+  #fold(span: EctWritableSpan, state: SpanState, preds: readonly TokenRef[]): TokenRef[] {
     const joins: TokenRef[] = [];
     for (let i = 0; i < preds.length; i += this.#maxPred) joins.push(this.#issueJoin(span, state, preds.slice(i, i + this.#maxPred)));
     return joins;
@@ -444,6 +446,11 @@ function deepFrontier(state: SpanState): TokenRef[] {
     frontier.replace(coveredSet(child.startPreds.map((t) => t.jti)), deepFrontier(child));
   }
   return frontier.toArray();
+}
+
+/** Attributes of a predecessor-edge span link. Literal keys: a literal with computed keys is built slower, once per edge. */
+function edgeAttributes(jti: string): Attributes {
+  return { 'ect.edge': 'predecessor', 'ect.jti': jti } satisfies Record<(typeof ATTR)['edge' | 'jti'], string>;
 }
 
 function sharedWorkflow(tokens: readonly TokenRef[]): string | undefined {

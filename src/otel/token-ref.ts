@@ -16,6 +16,8 @@ export interface TokenRef {
   compact(): string;
 }
 
+const NO_PRED: readonly string[] = Object.freeze([]);
+
 /** Builds the claims of a span's token from the ended span, when the token is first signed. */
 export type SpanClaimsBuilder = (span: EctReadableSpan, jti: string, pred: readonly string[], iat: number, wid: string) => EctClaims;
 
@@ -33,7 +35,7 @@ export class LocalToken extends PendingEct implements TokenRef {
   readonly spanContext: SpanContext | undefined;
   #build: SpanClaimsBuilder | undefined;
   #span: EctReadableSpan | undefined;
-  #pred: readonly string[] = [];
+  #pred: readonly string[] = NO_PRED;
 
   private constructor(signer: EctSigner, jti: string, iat: number, wid: string | undefined, spanContext: SpanContext | undefined, claims?: EctClaims) {
     super(signer, jti, claims);

@@ -150,7 +150,7 @@ export async function createEctBridgeFromConfig(config: EctEnvConfig, extra: Par
     ...(config.ttlSeconds === undefined ? {} : { ttlSeconds: config.ttlSeconds }),
     // The span exporter looks tokens up when the batch processor exports: keep every span's token
     // until then, however long its queue is configured.
-    maxKnownTokens: Math.max(8192, 4 * config.bspMaxQueueSize),
+    maxKnownTokens: Math.max(8192, 4 * (config.batchSpanProcessor.maxQueueSize ?? 2048)),
     ...extra,
   });
 }

@@ -26,8 +26,19 @@ export interface EctEnvConfig {
   fileExportDir: string | undefined;
   tracesExporter: string;
   logsExporter: string;
-  /** `OTEL_BSP_MAX_QUEUE_SIZE` (default 2048): how far behind the span exporter may run. */
-  bspMaxQueueSize: number;
+  /**
+   * `OTEL_BSP_*`, for the span processors the SDK is started with (the `sdk-trace` processor does
+   * not read them itself); `maxQueueSize` also tells the bridge how far behind the exporter may run.
+   */
+  batchSpanProcessor: BatchSpanProcessorSettings;
+}
+
+/** The `OTEL_BSP_*` settings that are set and usable (the SDK's defaults apply to the rest). */
+export interface BatchSpanProcessorSettings {
+  scheduledDelayMillis?: number;
+  maxQueueSize?: number;
+  maxExportBatchSize?: number;
+  exportTimeoutMillis?: number;
 }
 
 /** A setting in the environment that cannot be used. */
@@ -67,12 +78,21 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EctEnvConfi
     fileExportDir: env.ECT_FILE_EXPORT_DIR === undefined ? undefined : resolve(env.ECT_FILE_EXPORT_DIR),
     tracesExporter: (env.OTEL_TRACES_EXPORTER ?? 'otlp').toLowerCase(),
     logsExporter: (env.OTEL_LOGS_EXPORTER ?? 'otlp').toLowerCase(),
-    bspMaxQueueSize: positiveInteger(env.OTEL_BSP_MAX_QUEUE_SIZE) ?? 2048,
+    batchSpanProcessor: batchSpanProcessorSettings(env),
   };
 }
 
-/** A whole number above zero, or `undefined` (unset or unusable: the SDK falls back the same way). */
-function positiveInteger(value: string | undefined): number | undefined {
-  const n = Number(value);
-  return value !== undefined && Number.isInteger(n) && n > 0 ? n : undefined;
+function batchSpanProcessorSettings(env: NodeJS.ProcessEnv): BatchSpanProcessorSettings {
+  const settings: BatchSpanProcessorSettings = {};
+  for (const [variable, option] of [
+    ['OTEL_BSP_SCHEDULE_DELAY', 'scheduledDelayMillis'],
+    ['OTEL_BSP_MAX_QUEUE_SIZE', 'maxQueueSize'],
+    ['OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 'maxExportBatchSize'],
+    ['OTEL_BSP_EXPORT_TIMEOUT', 'exportTimeoutMillis'],
+  ] as const) {
+    const value = Number(env[variable]);
+    // Unset or unusable: left out, so the SDK's default applies.
+    if (env[variable] !== undefined && Number.isFinite(value) && value > 0) settings[option] = value;
+  }
+  return settings;
 }

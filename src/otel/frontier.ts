@@ -58,10 +58,6 @@ export class Frontier {
     return this.#entries === undefined ? [] : this.#entries.slice();
   }
 
-  forEach(visit: (entry: TokenRef) => void): void {
-    if (this.#entries !== undefined) for (const entry of this.#entries) visit(entry);
-  }
-
   add(entry: TokenRef): void {
     const entries = (this.#entries ??= []);
     for (const existing of entries) if (existing.jti === entry.jti) return;

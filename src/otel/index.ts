@@ -7,7 +7,7 @@ export { OtlpJsonFileSpanExporter, OtlpJsonFileLogExporter } from './export/otlp
 export { httpResponseHook, undiciResponseHook, tagServerResponse, readResponseToken, type HookDeps } from './http/response-hooks.js';
 export { installEnforcement } from './http/enforcement.js';
 export { createEctBridge, createEctBridgeFromConfig, type EctBridge, type EctBridgeOptions } from './bridge.js';
-export { configFromEnv, EctConfigError, type EctEnvConfig } from './config.js';
+export { configFromEnv, EctConfigError, type BatchSpanProcessorSettings, type EctEnvConfig } from './config.js';
 export { startEctNodeSdk, type EctNodeSdk } from './sdk.js';
 export { setInputHash, setOutputHash, setStreamHash, setExecAct, withWorkflow } from './api.js';
 export { deriveExecAct, EXEC_ACT_ATTRIBUTE } from './exec-act.js';

@@ -1,6 +1,6 @@
 import type { SpanContext } from '@opentelemetry/api';
 
-/** What {@link LiveSpans} keys by: any span object. */
+/** What {@link LiveSpans} keys by: a span of either SDK line. */
 export interface SpanLike {
   spanContext(): SpanContext;
 }
@@ -28,22 +28,23 @@ export interface SpanOwned {
  * if (!live.add({ span, jti })) stats.fail('spans.untracked', new Error('too many live spans'));
  */
 export class LiveSpans<S extends SpanOwned> {
-  readonly #capacity: number;
+  /** Live spans held at most. */
+  readonly capacity: number;
   readonly #byId = new Map<string, S>();
   readonly #collided = new WeakMap<object, S>();
   #collisions = 0;
 
   constructor(capacity: number) {
-    this.#capacity = capacity;
+    this.capacity = capacity;
   }
 
   get size(): number {
     return this.#byId.size + this.#collisions;
   }
 
-  /** True when `capacity` spans are live: {@link LiveSpans.add} would refuse. */
+  /** True when {@link LiveSpans.capacity} spans are live: {@link LiveSpans.add} would refuse. */
   get full(): boolean {
-    return this.size >= this.#capacity;
+    return this.size >= this.capacity;
   }
 
   get(span: SpanLike): S | undefined {

@@ -125,11 +125,10 @@ export class EctSpanProcessor {
   readonly #selector: SpanSelector;
   readonly #hashGenAi: boolean;
   readonly #maxPred: number;
-  readonly #maxLive: number;
   readonly #states: LiveSpans<SpanState>;
   // Recent tokens by span id (bounded, oldest out first): span links and the exporter resolve here.
   readonly #bySpanId: BoundedMap<string, TokenRef>;
-  readonly #buildClaims: SpanClaimsBuilder = (span, jti, pred, iat, wid) => this.#claimsFor(span, jti, wid, pred, iat, undefined);
+  readonly #buildClaims: SpanClaimsBuilder = (span, jti, pred, iat, wid) => this.#claimsFor(span, jti, pred, iat, wid, undefined);
   #issuerCache: { resource: object; issuer: string } | undefined;
 
   constructor(options: EctSpanProcessorOptions) {
@@ -143,8 +142,7 @@ export class EctSpanProcessor {
     this.#selector = options.selector ?? ALL_SPANS;
     this.#hashGenAi = options.hashGenAiContent ?? true;
     this.#maxPred = options.maxPred ?? LIMITS.maxPred;
-    this.#maxLive = options.maxLiveSpans ?? LIVE_SPANS_MAX;
-    this.#states = new LiveSpans(this.#maxLive);
+    this.#states = new LiveSpans(options.maxLiveSpans ?? LIVE_SPANS_MAX);
     this.#bySpanId = new BoundedMap(options.maxKnownTokens ?? KNOWN_TOKENS_MAX);
     this.stats = options.stats ?? new EctStats();
   }
@@ -233,7 +231,7 @@ export class EctSpanProcessor {
 
   #start(span: EctWritableSpan, parentContext: Context): void {
     if (this.#states.full) {
-      this.stats.fail('spans.untracked', new Error(`more than ${this.#maxLive} live spans (spans that never end?): new spans get no token`));
+      this.stats.fail('spans.untracked', new Error(`more than ${this.#states.capacity} live spans (spans that never end?): new spans get no token`));
       return;
     }
     const jti = randomUUID();
@@ -338,7 +336,7 @@ export class EctSpanProcessor {
     const ref =
       extra === undefined
         ? LocalToken.ofSpan(this.#signer, span, jti, pred, iat, wid, this.#buildClaims)
-        : LocalToken.ofClaims(this.#signer, this.#claimsFor(span, jti, wid, pred, iat, extra), span.spanContext());
+        : LocalToken.ofClaims(this.#signer, this.#claimsFor(span, jti, pred, iat, wid, extra), span.spanContext());
     state.issued = ref;
     state.named = pred;
     span.setAttribute(ATTR.pred, pred);
@@ -350,7 +348,7 @@ export class EctSpanProcessor {
     this.#sink?.push(ref);
   }
 
-  #claimsFor(span: EctReadableSpan, jti: string, wid: string, pred: readonly string[], iat: number, extra: Partial<SpanBinding> | undefined): EctClaims {
+  #claimsFor(span: EctReadableSpan, jti: string, pred: readonly string[], iat: number, wid: string, extra: Partial<SpanBinding> | undefined): EctClaims {
     const attributes = span.attributes;
     const claims = newClaims({
       iss: this.#issuerFor(span),

@@ -3,6 +3,7 @@ import { trace, type Context, type TextMapGetter, type TextMapPropagator, type T
 import { EctError, EctReplayError, isEctError } from '../token/errors.js';
 import { MemoryReplayCache, type ReplayStore } from '../token/replay.js';
 import type { VerifiedEct } from '../token/claims.js';
+import { checkTimes } from '../token/check-claims.js';
 import { BoundedMap } from '../util/bounded-map.js';
 import { EXECUTION_CONTEXT_HEADER, formatExecutionContext, parseExecutionContext } from '../token/header.js';
 import type { EctVerifier } from '../token/verify.js';
@@ -120,11 +121,13 @@ export class EctPropagator implements TextMapPropagator {
   #verify(token: string): VerifiedEct {
     const cached = this.#verified.get(token);
     if (cached !== undefined) {
-      const { exp, iat } = cached.claims;
-      const { clockSkewSeconds, maxAgeSeconds } = this.#verifier.options;
-      const now = Math.floor(Date.now() / 1000);
-      if (exp > now - clockSkewSeconds && iat >= now - maxAgeSeconds - clockSkewSeconds) return cached;
-      this.#verified.delete(token);
+      try {
+        checkTimes(cached.claims, Math.floor(Date.now() / 1000), this.#verifier.options);
+        return cached;
+      } catch {
+        // Expired or too old by now: verify afresh, which reports why.
+        this.#verified.delete(token);
+      }
     }
     const verified = this.#verifier.verifySync(token);
     this.#verified.set(token, verified);

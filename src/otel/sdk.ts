@@ -49,8 +49,9 @@ export async function startEctNodeSdk(config: EctEnvConfig = configFromEnv()): P
     spanExporters.push(new OtlpJsonFileSpanExporter(join(config.fileExportDir, `spans-${base}.jsonl`)));
     logExporters.push(new OtlpJsonFileLogExporter(join(config.fileExportDir, `tokens-${base}.jsonl`)));
   }
-  const batching = batchOptionsFromEnv();
-  const exporting = spanExporters.map((exporter) => new BatchSpanProcessor({ exporter: bridge === undefined ? exporter : bridge.wrapExporter(exporter, { dropHashedContent: config.dropGenAiContent }), ...batching }));
+  const exporting = spanExporters.map(
+    (exporter) => new BatchSpanProcessor({ exporter: bridge === undefined ? exporter : bridge.wrapExporter(exporter, { dropHashedContent: config.dropGenAiContent }), ...config.batchSpanProcessor }),
+  );
   const sdk = new NodeSDK({
     spanProcessors: bridge === undefined ? exporting : [bridge.processor, ...exporting],
     logRecordProcessors: logExporters.map(
@@ -77,21 +78,6 @@ export async function startEctNodeSdk(config: EctEnvConfig = configFromEnv()): P
   let stopping: Promise<void> | undefined;
   const shutdown = () => (stopping ??= sdk.shutdown().catch((error: unknown) => diag.warn(`otel-ect: shutdown failed: ${String(error)}`)));
   return { sdk, bridge, shutdown };
-}
-
-/** `OTEL_BSP_*` settings, which the `sdk-trace` processor (unlike the 2.x shim) does not read itself. */
-function batchOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): { scheduledDelayMillis?: number; maxQueueSize?: number; maxExportBatchSize?: number; exportTimeoutMillis?: number } {
-  const options: Record<string, number> = {};
-  for (const [variable, option] of [
-    ['OTEL_BSP_SCHEDULE_DELAY', 'scheduledDelayMillis'],
-    ['OTEL_BSP_MAX_QUEUE_SIZE', 'maxQueueSize'],
-    ['OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 'maxExportBatchSize'],
-    ['OTEL_BSP_EXPORT_TIMEOUT', 'exportTimeoutMillis'],
-  ] as const) {
-    const value = Number(env[variable]);
-    if (env[variable] !== undefined && Number.isFinite(value) && value > 0) options[option] = value;
-  }
-  return options;
 }
 
 /**

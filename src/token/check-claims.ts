@@ -88,7 +88,13 @@ function checkAudience(aud: string | string[], accepted: readonly string[]): voi
   }
 }
 
-function checkTimes(claims: EctClaims, now: number, options: ResolvedVerifyOptions): void {
+/**
+ * Verification step 8 alone: `exp` after `iat`, `iat` not ahead of `now` beyond the skew, and (unless
+ * auditing) not expired nor older than the maximum age. Throws {@link EctTimeError}.
+ *
+ * @example checkTimes(verified.claims, Math.floor(Date.now() / 1000), verifier.options);
+ */
+export function checkTimes(claims: EctClaims, now: number, options: ResolvedVerifyOptions): void {
   if (claims.exp < claims.iat) invalid('exp', 'exp is before iat');
   if (claims.iat > now + options.clockSkewSeconds) {
     throw new EctTimeError('ECT_IAT_FUTURE', 'iat is in the future beyond the allowed clock skew', { claim: 'iat' });

@@ -5,7 +5,7 @@ export { base64url, isCanonicalBase64url } from './base64url.js';
 export { parseCompact, decodeJsonObject, type ParsedCompact, type ParseOptions } from './parse.js';
 export { EctSigner, PendingEct, newClaims, type SignerOptions, type NewClaimsInput } from './sign.js';
 export { EctVerifier, verifyEct, verifyEctSync } from './verify.js';
-export { checkClaims, readClaims } from './check-claims.js';
+export { checkClaims, checkTimes, readClaims } from './check-claims.js';
 export { resolveVerifyOptions, type VerifyOptions, type ResolvedVerifyOptions } from './options.js';
 export { MemoryReplayCache, type ReplayStore, type MemoryReplayCacheOptions } from './replay.js';
 export { hashOctets, hashStream, type HashMode } from './hash.js';

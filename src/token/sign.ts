@@ -24,7 +24,7 @@ export class PendingEct {
   #claims: Readonly<EctClaims> | undefined;
   #compact: string | undefined;
 
-  /** @internal use {@link EctSigner.prepare} or {@link EctSigner.prepareLazy}, or a subclass. */
+  /** @internal use {@link EctSigner.prepare}, or a subclass that builds its claims lazily. */
   constructor(signer: EctSigner, jti: string, claims?: EctClaims) {
     this.#signer = signer;
     this.jti = jti;
@@ -55,23 +55,6 @@ export class PendingEct {
   /** Builds the claims of a token prepared without them; called once, on first demand. */
   protected buildClaims(): EctClaims {
     throw new EctError('ECT_SIGNING_FAILED', `token ${this.jti} was prepared without claims`, { status: 500 });
-  }
-}
-
-/** A token whose claims come from a callback ({@link EctSigner.prepareLazy}). */
-class LazyEct extends PendingEct {
-  #build: (() => EctClaims) | undefined;
-
-  constructor(signer: EctSigner, jti: string, build: () => EctClaims) {
-    super(signer, jti);
-    this.#build = build;
-  }
-
-  protected override buildClaims(): EctClaims {
-    const build = this.#build;
-    if (build === undefined) return super.buildClaims();
-    this.#build = undefined;
-    return build();
   }
 }
 
@@ -133,14 +116,6 @@ export class EctSigner {
   /** Fixes `claims` now; the returned token signs on first {@link PendingEct.compact}. */
   prepare(claims: EctClaims): PendingEct {
     return new PendingEct(this, claims.jti, claims);
-  }
-
-  /**
-   * A token whose `jti` is fixed now and whose claims are built by `build` when first needed (off
-   * the request path, from data that no longer changes, such as an ended span).
-   */
-  prepareLazy(jti: string, build: () => EctClaims): PendingEct {
-    return new LazyEct(this, jti, build);
   }
 
   #payloadJson(c: Readonly<EctClaims>): string {

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { ATTR } from '../base/conventions.js';
 
 /** Where a token was found: file and line, and for OTLP input which record carried it. */
 export interface TokenSource {
@@ -94,9 +95,9 @@ export function tokensInOtlpJson(request: unknown): OtlpToken[] {
     for (const ss of rs.scopeSpans ?? []) {
       for (const span of ss.spans ?? []) {
         const attribute = (key: string) => span.attributes?.find((a) => a.key === key)?.value;
-        const token = attribute('ect.token')?.stringValue;
+        const token = attribute(ATTR.token)?.stringValue;
         if (typeof token !== 'string') continue;
-        const pred = attribute('ect.pred');
+        const pred = attribute(ATTR.pred);
         out.push({
           token,
           kind: 'span',
@@ -106,9 +107,9 @@ export function tokensInOtlpJson(request: unknown): OtlpToken[] {
             parentSpanId: span.parentSpanId === undefined || span.parentSpanId === '' ? undefined : String(span.parentSpanId),
             name: String(span.name ?? ''),
             kind: typeof span.kind === 'number' ? span.kind : (KIND_NUMBERS[String(span.kind)] ?? 0),
-            jti: attribute('ect.jti')?.stringValue,
+            jti: attribute(ATTR.jti)?.stringValue,
             pred: pred?.arrayValue ? (pred.arrayValue.values ?? []).map((v) => v.stringValue) : pred?.stringValue,
-            rejectedIncoming: Number(attribute('ect.incoming.rejected')?.intValue ?? 0),
+            rejectedIncoming: Number(attribute(ATTR.incomingRejected)?.intValue ?? 0),
           },
         });
       }

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { isEctError } from '../token/errors.js';
+import { isEctError } from '../base/errors.js';
 
 /** Exit codes of the `ect` command: a contract other tools rely on. */
 export const EXIT = { ok: 0, invalid: 1, usage: 2, partial: 3 } as const;

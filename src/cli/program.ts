@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { isEctError } from '../token/errors.js';
+import { isEctError } from '../base/errors.js';
 import { dagCommand } from './commands/dag.js';
 import { keysCommand } from './commands/keys.js';
 import { tokenCommand } from './commands/token.js';

@@ -1,4 +1,4 @@
-import { EctDagError } from '../token/errors.js';
+import { EctDagError } from '../base/errors.js';
 import type { DagNode, DagStore } from './types.js';
 
 /**

@@ -1,5 +1,6 @@
 import type { EctClaims } from '../token/claims.js';
-import type { EctErrorCode } from '../token/errors.js';
+import type { EctErrorCode } from '../base/errors.js';
+import { LIMITS } from '../base/limits.js';
 
 /** What the DAG rules need of a token: its claims (already verified). */
 export type DagNode = Pick<EctClaims, 'jti' | 'iss' | 'iat' | 'pred'> & Partial<Pick<EctClaims, 'wid' | 'exec_act' | 'ect_ext'>>;
@@ -62,8 +63,8 @@ export type ResolvedDagOptions = Required<DagOptions>;
  */
 export function resolveDagOptions(options: DagOptions = {}): ResolvedDagOptions {
   return {
-    clockSkewSeconds: options.clockSkewSeconds ?? 30,
-    maxAncestors: options.maxAncestors ?? 10_000,
+    clockSkewSeconds: options.clockSkewSeconds ?? LIMITS.clockSkewSeconds,
+    maxAncestors: options.maxAncestors ?? LIMITS.maxAncestors,
     allowCrossWorkflow: options.allowCrossWorkflow ?? false,
     federation: options.federation ?? {},
     rejectPolicyRejected: options.rejectPolicyRejected ?? true,

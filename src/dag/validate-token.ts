@@ -1,4 +1,4 @@
-import { EctDagError } from '../token/errors.js';
+import { EctDagError } from '../base/errors.js';
 import { checkEdge, pickPredecessor } from './edge-rules.js';
 import { resolveDagOptions, type DagNode, type DagOptions, type DagStore, type DagViolation } from './types.js';
 

@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EctKeyError } from '../token/errors.js';
+import { EctKeyError } from '../base/errors.js';
 import { algorithmOf, importSigningJwk, importVerificationJwk, jwkThumbprint, privateJwkOf, publicJwkOf, type JwkSet } from './jwk.js';
 import { JwksResolver } from './jwks-resolver.js';
 import type { SigningKey, VerificationKey } from './types.js';

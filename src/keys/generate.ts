@@ -1,6 +1,6 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import type { EctAlgorithm } from '../token/claims.js';
-import { EctKeyError } from '../token/errors.js';
+import type { EctAlgorithm } from '../base/algorithms.js';
+import { EctKeyError } from '../base/errors.js';
 import { jwkThumbprint } from './jwk.js';
 import type { SigningKey } from './types.js';
 

@@ -1,6 +1,6 @@
 import { createHash, createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { SUPPORTED_ALGORITHMS, type EctAlgorithm } from '../token/claims.js';
-import { EctKeyError } from '../token/errors.js';
+import { SUPPORTED_ALGORITHMS, type EctAlgorithm } from '../base/algorithms.js';
+import { EctKeyError } from '../base/errors.js';
 import type { SigningKey, VerificationKey } from './types.js';
 
 /** A public JWK as this package writes it: key members, `kid`, `alg`, `use`, optional issuer binding. */

@@ -1,5 +1,5 @@
 import type { JsonWebKey } from 'node:crypto';
-import { EctKeyError } from '../token/errors.js';
+import { EctKeyError } from '../base/errors.js';
 import { importVerificationJwk, type JwkSet } from './jwk.js';
 import type { KeyResolver, VerificationKey } from './types.js';
 

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import type { EctAlgorithm } from '../token/claims.js';
+import type { EctAlgorithm } from '../base/algorithms.js';
 
 /** A private key ready to sign, with the `kid` and `alg` it signs under. */
 export interface SigningKey {

@@ -1,8 +1,8 @@
 import { context, trace, type Context, type Span } from '@opentelemetry/api';
 import { hashOctets, hashStream, type HashMode } from '../token/hash.js';
 import { WORKFLOW_ID } from './context-keys.js';
-import { EXEC_ACT_ATTRIBUTE } from './exec-act.js';
-import { ATTR } from './processor.js';
+import { ATTR } from '../base/conventions.js';
+
 
 /**
  * Sets the span's `inp_hash` from the task's input octets (`ect.inp_hash`; the content itself is
@@ -44,7 +44,7 @@ export async function setStreamHash(
  * @example setExecAct('execute_trade');
  */
 export function setExecAct(execAct: string, span: Span | undefined = trace.getActiveSpan()): void {
-  span?.setAttribute(EXEC_ACT_ATTRIBUTE, execAct);
+  span?.setAttribute(ATTR.execAct, execAct);
 }
 
 /**

@@ -1,9 +1,7 @@
-import { SpanKind, SpanStatusCode, TraceFlags, type SpanContext } from '@opentelemetry/api';
+import { SpanStatusCode, TraceFlags, type SpanContext } from '@opentelemetry/api';
+import { SPAN_BINDING_KEY, SPAN_KIND_NAMES, SPAN_STATUS_NAMES } from '../base/conventions.js';
 import type { EctClaims, JsonObject } from '../token/claims.js';
 import type { EctReadableSpan } from './span-types.js';
-
-/** The `ect_ext` key under which a token names its span. */
-export const SPAN_BINDING_KEY = 'io.opentelemetry.span';
 
 /** What a token records of its span, under {@link SPAN_BINDING_KEY}. */
 export interface SpanBinding {
@@ -21,14 +19,6 @@ export interface SpanBinding {
   join?: boolean;
 }
 
-const KIND_NAMES: Record<number, string> = {
-  [SpanKind.INTERNAL]: 'INTERNAL',
-  [SpanKind.SERVER]: 'SERVER',
-  [SpanKind.CLIENT]: 'CLIENT',
-  [SpanKind.PRODUCER]: 'PRODUCER',
-  [SpanKind.CONSUMER]: 'CONSUMER',
-};
-const STATUS_NAMES = { [SpanStatusCode.UNSET]: 'UNSET', [SpanStatusCode.OK]: 'OK', [SpanStatusCode.ERROR]: 'ERROR' } as const;
 
 /**
  * The binding of a span as it stands now (status and attributes may still change until it ends).
@@ -41,8 +31,8 @@ export function spanBinding(span: EctReadableSpan, extra?: Partial<SpanBinding>)
     trace_id: context.traceId,
     span_id: context.spanId,
     name: span.name,
-    kind: KIND_NAMES[span.kind] ?? 'INTERNAL',
-    status: STATUS_NAMES[span.status.code],
+    kind: SPAN_KIND_NAMES[span.kind] ?? 'INTERNAL',
+    status: SPAN_STATUS_NAMES[span.status.code] ?? 'UNSET',
   };
   const parent = span.parentSpanContext?.spanId;
   if (parent !== undefined) binding.parent_span_id = parent;

@@ -7,7 +7,7 @@ import { generateSigningKey } from '../keys/generate.js';
 import { publicJwkOf, verificationKeyOf } from '../keys/jwk.js';
 import { RemoteJwksResolver } from '../keys/remote.js';
 import type { KeyResolver, SigningKey, VerificationKey } from '../keys/types.js';
-import type { DraftVersion } from '../token/claims.js';
+import type { DraftVersion } from '../base/algorithms.js';
 import { EctSigner } from '../token/sign.js';
 import { EctVerifier } from '../token/verify.js';
 import type { EctEnvConfig } from './config.js';

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import type { DraftVersion } from '../token/claims.js';
+import type { DraftVersion } from '../base/algorithms.js';
 import type { EctMode } from './propagator.js';
 
 /** Bridge settings as read from the environment (see README, "Configuration"). */

@@ -1,5 +1,5 @@
 import { createContextKey, type Context } from '@opentelemetry/api';
-import type { EctError } from '../token/errors.js';
+import type { EctError } from '../base/errors.js';
 import type { TokenRef } from './token-ref.js';
 
 /** Verified tokens extracted from an incoming message: the server span's remote start predecessors. */

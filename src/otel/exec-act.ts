@@ -1,7 +1,6 @@
 import type { Attributes } from '@opentelemetry/api';
 
-/** Span attribute an application sets to name the action explicitly. */
-export const EXEC_ACT_ATTRIBUTE = 'ect.exec_act';
+import { ATTR, GEN_AI_OPERATION } from '../base/conventions.js';
 
 const GEN_AI_TARGET: Record<string, readonly string[]> = {
   execute_tool: ['gen_ai.tool.name'],
@@ -24,9 +23,9 @@ function str(attributes: Attributes, key: string): string | undefined {
  * @example deriveExecAct('x', { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'get_weather' }) // 'execute_tool:get_weather'
  */
 export function deriveExecAct(name: string, attributes: Attributes): string {
-  const explicit = str(attributes, EXEC_ACT_ATTRIBUTE);
+  const explicit = str(attributes, ATTR.execAct);
   if (explicit !== undefined) return explicit;
-  const operation = str(attributes, 'gen_ai.operation.name');
+  const operation = str(attributes, GEN_AI_OPERATION);
   if (operation !== undefined) {
     for (const key of GEN_AI_TARGET[operation] ?? GEN_AI_MODEL) {
       const target = str(attributes, key);

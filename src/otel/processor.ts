@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { trace, type Attributes, type Context, type SpanContext } from '@opentelemetry/api';
-import { LIMITS, type EctClaims, type JsonObject } from '../token/claims.js';
-import { BoundedMap } from '../util/bounded-map.js';
+import { ATTR, EDGE_PREDECESSOR, EVENT, GEN_AI_INPUT_KEYS, GEN_AI_OUTPUT_KEYS, JOIN_EXEC_ACT, SPAN_BINDING_KEY } from '../base/conventions.js';
+import { LIMITS } from '../base/limits.js';
+import type { EctClaims, JsonObject } from '../token/claims.js';
+import { BoundedMap } from '../base/bounded-map.js';
 import { hashOctets } from '../token/hash.js';
 import { fitsExecutionContext } from '../token/header.js';
 import { newClaims, type EctSigner, type PendingEct } from '../token/sign.js';
-import { spanBinding, SPAN_BINDING_KEY, traceIdToUuid, type SpanBinding } from './binding.js';
+import { spanBinding, traceIdToUuid, type SpanBinding } from './binding.js';
 import { incomingFailures, incomingTokens, WORKFLOW_ID } from './context-keys.js';
 import { deriveExecAct } from './exec-act.js';
 import { coveredSet, Frontier } from './frontier.js';
@@ -14,17 +16,6 @@ import { ALL_SPANS, type SpanSelector } from './selector.js';
 import type { EctReadableSpan, EctWritableSpan } from './span-types.js';
 import { EctStats, guard } from './stats.js';
 import { LocalToken, type SpanClaimsBuilder, type TokenRef } from './token-ref.js';
-
-/** Span attributes this package writes or reads. */
-export const ATTR = {
-  jti: 'ect.jti',
-  pred: 'ect.pred',
-  token: 'ect.token',
-  inpHash: 'ect.inp_hash',
-  outHash: 'ect.out_hash',
-  edge: 'ect.edge',
-  incomingRejected: 'ect.incoming.rejected',
-} as const;
 
 /** A token the processor issued, handed to the export pipeline in issue order. */
 export interface IssuedToken {
@@ -95,9 +86,6 @@ interface SpanState {
 
 const NO_TOKENS: readonly TokenRef[] = Object.freeze([]);
 const NO_JTIS: readonly string[] = Object.freeze([]);
-const GEN_AI_INPUT = ['gen_ai.tool.call.arguments', 'gen_ai.input.messages'];
-const GEN_AI_OUTPUT = ['gen_ai.tool.call.result', 'gen_ai.output.messages'];
-const JOIN_EXEC_ACT = 'ect.join';
 const LIVE_SPANS_MAX = 65_536;
 const KNOWN_TOKENS_MAX = 8192;
 
@@ -250,7 +238,7 @@ export class EctSpanProcessor {
       const failures = incomingFailures(parentContext);
       if (failures.length > 0) {
         span.setAttribute(ATTR.incomingRejected, failures.length);
-        for (const failure of failures) span.addEvent('ect.verification_failed', { 'ect.error.code': failure.code, 'ect.error.message': failure.message });
+        for (const failure of failures) span.addEvent(EVENT.verificationFailed, { [ATTR.errorCode]: failure.code, [ATTR.errorMessage]: failure.message });
       }
     }
     for (const link of span.links) {
@@ -361,8 +349,8 @@ export class EctSpanProcessor {
       ttlSeconds: this.#ttl,
       ect_ext: { [SPAN_BINDING_KEY]: spanBinding(span, extra) as unknown as JsonObject },
     });
-    const inpHash = this.#hashOf(attributes, ATTR.inpHash, GEN_AI_INPUT);
-    const outHash = this.#hashOf(attributes, ATTR.outHash, GEN_AI_OUTPUT);
+    const inpHash = this.#hashOf(attributes, ATTR.inpHash, GEN_AI_INPUT_KEYS);
+    const outHash = this.#hashOf(attributes, ATTR.outHash, GEN_AI_OUTPUT_KEYS);
     if (inpHash !== undefined) claims.inp_hash = inpHash;
     if (outHash !== undefined) claims.out_hash = outHash;
     return claims;
@@ -448,7 +436,7 @@ function deepFrontier(state: SpanState): TokenRef[] {
 
 /** Attributes of a predecessor-edge span link. Literal keys: a literal with computed keys is built slower, once per edge. */
 function edgeAttributes(jti: string): Attributes {
-  return { 'ect.edge': 'predecessor', 'ect.jti': jti } satisfies Record<(typeof ATTR)['edge' | 'jti'], string>;
+  return { 'ect.edge': EDGE_PREDECESSOR, 'ect.jti': jti } satisfies Record<(typeof ATTR)['edge' | 'jti'], string>;
 }
 
 function sharedWorkflow(tokens: readonly TokenRef[]): string | undefined {

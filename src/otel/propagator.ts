@@ -1,11 +1,12 @@
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { trace, type Context, type TextMapGetter, type TextMapPropagator, type TextMapSetter } from '@opentelemetry/api';
-import { EctError, EctReplayError, isEctError } from '../token/errors.js';
+import { EctError, EctReplayError, isEctError } from '../base/errors.js';
 import { MemoryReplayCache, type ReplayStore } from '../token/replay.js';
 import type { VerifiedEct } from '../token/claims.js';
 import { checkTimes } from '../token/check-claims.js';
-import { BoundedMap } from '../util/bounded-map.js';
-import { EXECUTION_CONTEXT_HEADER, formatExecutionContext, parseExecutionContext } from '../token/header.js';
+import { BoundedMap } from '../base/bounded-map.js';
+import { EXECUTION_CONTEXT_HEADER } from '../base/conventions.js';
+import { formatExecutionContext, parseExecutionContext } from '../token/header.js';
 import type { EctVerifier } from '../token/verify.js';
 import { boundSpanContext } from './binding.js';
 import { INCOMING_FAILURES, INCOMING_TOKENS } from './context-keys.js';

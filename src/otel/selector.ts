@@ -1,4 +1,5 @@
 import { SpanKind } from '@opentelemetry/api';
+import { GEN_AI_OPERATION } from '../base/conventions.js';
 import type { EctReadableSpan } from './span-types.js';
 
 /** Decides which spans get a token; the others pass their frontier through. */
@@ -32,5 +33,5 @@ export function parseSelector(text: string | undefined): SpanSelector {
     else if (word in KINDS) kinds.add(KINDS[word]!);
     else throw new Error(`ECT_SELECTOR: unknown word ${JSON.stringify(word)} (all, server, client, internal, producer, consumer, genai)`);
   }
-  return (span) => kinds.has(span.kind) || (genAi && span.attributes['gen_ai.operation.name'] !== undefined);
+  return (span) => kinds.has(span.kind) || (genAi && span.attributes[GEN_AI_OPERATION] !== undefined);
 }

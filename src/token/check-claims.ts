@@ -1,6 +1,7 @@
 import type { VerificationKey } from '../keys/types.js';
-import type { DraftVersion, EctClaims, JsonObject } from './claims.js';
-import { EctClaimError, EctHeaderError, EctReplayError, EctTimeError } from './errors.js';
+import type { DraftVersion } from '../base/algorithms.js';
+import type { EctClaims, JsonObject } from './claims.js';
+import { EctClaimError, EctHeaderError, EctReplayError, EctTimeError } from '../base/errors.js';
 import { isHashValue, isUuid, jsonDepth } from './formats.js';
 import type { ResolvedVerifyOptions } from './options.js';
 

@@ -1,6 +1,7 @@
 import type { EctHeader } from './claims.js';
 import { decodeJsonObject, parseCompact } from './parse.js';
-import { SUPPORTED_ALGORITHMS } from './claims.js';
+import { SUPPORTED_ALGORITHMS } from '../base/algorithms.js';
+import { LIMITS } from '../base/limits.js';
 
 /**
  * Reads a token's header and raw payload WITHOUT verifying it: for display, routing and error
@@ -8,7 +9,7 @@ import { SUPPORTED_ALGORITHMS } from './claims.js';
  *
  * @example const { payload } = decodeUnverified(token); console.log(payload.exec_act);
  */
-export function decodeUnverified(token: string, maxTokenBytes = 4096): { header: EctHeader; payload: Record<string, unknown> } {
+export function decodeUnverified(token: string, maxTokenBytes: number = LIMITS.maxTokenBytes): { header: EctHeader; payload: Record<string, unknown> } {
   const parsed = parseCompact(token, { maxTokenBytes, algorithms: SUPPORTED_ALGORITHMS });
   return { header: parsed.header, payload: decodeJsonObject(parsed.payloadB64, 'payload') };
 }

@@ -1,8 +1,5 @@
-import { LIMITS } from './claims.js';
-import { EctHeaderLimitError } from './errors.js';
-
-/** The HTTP field name, lower-cased as Node presents it. */
-export const EXECUTION_CONTEXT_HEADER = 'execution-context';
+import { LIMITS } from '../base/limits.js';
+import { EctHeaderLimitError } from '../base/errors.js';
 
 /** Per-message limits of the `Execution-Context` field. */
 export interface HeaderLimits {

@@ -1,5 +1,7 @@
 import type { KeyResolver } from '../keys/types.js';
-import { LIMITS, type EctAlgorithm, type EctClaims } from './claims.js';
+import type { EctAlgorithm } from '../base/algorithms.js';
+import { LIMITS } from '../base/limits.js';
+import type { EctClaims } from './claims.js';
 import type { ReplayStore } from './replay.js';
 
 /** Options of {@link verifyEct} and {@link verifyEctSync}. */

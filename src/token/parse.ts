@@ -1,6 +1,7 @@
 import { isCanonicalBase64url } from './base64url.js';
-import { SUPPORTED_ALGORITHMS, TYP_00, TYP_01, type EctAlgorithm, type EctHeader } from './claims.js';
-import { EctFormatError, EctHeaderError } from './errors.js';
+import { SUPPORTED_ALGORITHMS, TYP_00, TYP_01, type EctAlgorithm } from '../base/algorithms.js';
+import type { EctHeader } from './claims.js';
+import { EctFormatError, EctHeaderError } from '../base/errors.js';
 
 /** A compact JWS split into its parts, header decoded and checked, payload not yet decoded. */
 export interface ParsedCompact {

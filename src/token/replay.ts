@@ -1,4 +1,4 @@
-import { BoundedMap } from '../util/bounded-map.js';
+import { BoundedMap } from '../base/bounded-map.js';
 
 /**
  * Where seen token ids are remembered. A single process uses {@link MemoryReplayCache}; several

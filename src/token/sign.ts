@@ -1,10 +1,10 @@
 import { randomUUID, sign as cryptoSign } from 'node:crypto';
 import type { SigningKey } from '../keys/types.js';
 import { base64url } from './base64url.js';
-import { LIMITS, TYP_00, TYP_01, type DraftVersion, type EctAlgorithm, type EctClaims, type JsonObject } from './claims.js';
-import { EctError } from './errors.js';
-
-const DIGEST: Record<EctAlgorithm, string | null> = { ES256: 'sha256', ES384: 'sha384', EdDSA: null };
+import { DIGEST, TYP_00, TYP_01, type DraftVersion } from '../base/algorithms.js';
+import { LIMITS } from '../base/limits.js';
+import type { EctClaims, JsonObject } from './claims.js';
+import { EctError } from '../base/errors.js';
 
 /** Options of {@link EctSigner}. */
 export interface SignerOptions {

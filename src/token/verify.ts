@@ -1,14 +1,13 @@
 import { verify as cryptoVerify } from 'node:crypto';
 import { compactVerify, errors as joseErrors } from 'jose';
 import type { VerificationKey } from '../keys/types.js';
-import type { EctAlgorithm, VerifiedEct } from './claims.js';
+import { DIGEST, SIGNATURE_BYTES } from '../base/algorithms.js';
+import type { VerifiedEct } from './claims.js';
 import { checkClaims } from './check-claims.js';
-import { EctError, EctFormatError, EctHeaderError, EctSignatureError } from './errors.js';
+import { EctError, EctFormatError, EctHeaderError, EctSignatureError } from '../base/errors.js';
 import { resolveVerifyOptions, type ResolvedVerifyOptions, type VerifyOptions } from './options.js';
 import { decodeJsonObject, parseCompact, type ParsedCompact } from './parse.js';
 
-const SIGNATURE_BYTES: Record<EctAlgorithm, number> = { ES256: 64, ES384: 96, EdDSA: 64 };
-const DIGEST: Record<EctAlgorithm, string | null> = { ES256: 'sha256', ES384: 'sha384', EdDSA: null };
 
 /**
  * A verifier with its options resolved once: the profile's procedure in order, each failure an

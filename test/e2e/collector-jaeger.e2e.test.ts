@@ -22,7 +22,7 @@ import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadVerificationKeysFrom } from '../../src/keys/index.js';
-import { SPAN_BINDING_KEY } from '../../src/otel/binding.js';
+import { SPAN_BINDING_KEY } from '../../src/base/conventions.js';
 import { EctVerifier, type EctClaims } from '../../src/token/index.js';
 import {
   AGENT_ACTIONS,

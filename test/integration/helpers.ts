@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { expect } from 'vitest';
 import { DirectoryJwksResolver } from '../../src/keys/index.js';
-import { SPAN_BINDING_KEY } from '../../src/otel/binding.js';
+import { SPAN_BINDING_KEY } from '../../src/base/conventions.js';
 import { decodeUnverified, EctVerifier, readClaims, type EctClaims } from '../../src/token/index.js';
 import { AGENT_ACTIONS, ECT_CLI, REPO_ROOT, type AgentAction, type CollectedExport, type ExportedSpan } from '../../examples/agent-workflow/harness.mjs';
 

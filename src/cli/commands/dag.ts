@@ -6,7 +6,7 @@ import { spanMismatches } from '../../audit/span-check.js';
 import { loadVerificationKeysFrom } from '../../keys/files.js';
 import { readClaims } from '../../token/check-claims.js';
 import { decodeUnverified } from '../../token/decode.js';
-import { isEctError } from '../../token/errors.js';
+import { isEctError } from '../../base/errors.js';
 import { EctVerifier } from '../../token/verify.js';
 import { asUsage, EXIT, readInputFile, UsageError, type CliIo } from '../io.js';
 import { renderDagText } from '../render-dag.js';

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { generateSigningKey } from '../../keys/generate.js';
 import { saveKeyFiles } from '../../keys/files.js';
-import type { EctAlgorithm } from '../../token/claims.js';
+import type { EctAlgorithm } from '../../base/algorithms.js';
 import type { CliIo } from '../io.js';
 
 /** `ect keys …` */

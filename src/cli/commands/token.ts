@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { loadSigningKey, loadVerificationKeys } from '../../keys/files.js';
-import type { DraftVersion } from '../../token/claims.js';
-import { isEctError } from '../../token/errors.js';
+import type { DraftVersion } from '../../base/algorithms.js';
+import { isEctError } from '../../base/errors.js';
 import { isUuid } from '../../token/formats.js';
 import { hashOctets } from '../../token/hash.js';
 import { EctSigner, newClaims } from '../../token/sign.js';

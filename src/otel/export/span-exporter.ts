@@ -1,7 +1,7 @@
 import type { ExportResult } from '@opentelemetry/core';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { Attributes } from '@opentelemetry/api';
-import { ATTR } from '../processor.js';
+import { ATTR, GEN_AI_CONTENT_KEYS } from '../../base/conventions.js';
 import type { EctSpanProcessor } from '../processor.js';
 import type { EctReadableSpan } from '../span-types.js';
 import type { EctStats } from '../stats.js';
@@ -21,7 +21,6 @@ export interface EctSpanExporterOptions {
 
 // Spans tagged per turn of the event loop: at most ~32 signatures (~0.7 ms) between yields.
 const SLICE = 32;
-const GEN_AI_CONTENT = ['gen_ai.tool.call.arguments', 'gen_ai.tool.call.result', 'gen_ai.input.messages', 'gen_ai.output.messages'];
 
 /**
  * Wraps any span exporter: signs the batch's tokens that are not signed yet (off the request path,
@@ -103,7 +102,7 @@ export class EctSpanExporter<S extends EctReadableSpan> implements SpanExporterL
       return span;
     }
     const attributes: Attributes = { ...span.attributes, [ATTR.token]: compact };
-    if (this.#dropContent) for (const key of GEN_AI_CONTENT) delete attributes[key];
+    if (this.#dropContent) for (const key of GEN_AI_CONTENT_KEYS) delete attributes[key];
     // A view of the ended span with one more attribute; every other member reads through.
     return new Proxy(span, {
       get: (target, property, receiver) => (property === 'attributes' ? attributes : Reflect.get(target, property, receiver)),

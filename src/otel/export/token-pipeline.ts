@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import * as api from '@opentelemetry/api';
 import { ROOT_CONTEXT, trace, type Attributes, type Context } from '@opentelemetry/api';
 import type { IssuedToken, TokenSink } from '../processor.js';
-import { ATTR } from '../processor.js';
+import { ATTR, INSTRUMENTATION_SCOPE, TOKEN_LOG_EVENT } from '../../base/conventions.js';
 import { EctStats } from '../stats.js';
 
 /** The log record this pipeline emits (the shape of `LogRecord` in api-logs 0.2xx and api 1.10). */
@@ -66,7 +66,6 @@ export interface TokenPipelineOptions {
   stats?: EctStats;
 }
 
-const SCOPE = 'otel-ect';
 
 /**
  * Signs issued tokens off the request path, in batches and in issue order, then emits one OTLP log
@@ -163,15 +162,15 @@ export class TokenPipeline implements TokenSink {
       if (this.#logger === undefined) {
         const provider = this.#loggerProvider ?? globalLoggerProvider();
         if (provider === undefined) throw new Error('no logger provider: install @opentelemetry/api-logs or pass loggerProvider');
-        this.#logger = provider.getLogger(SCOPE);
+        this.#logger = provider.getLogger(INSTRUMENTATION_SCOPE);
       }
       const { claims } = issued.pending;
       this.#logger.emit({
-        eventName: 'ect.token',
+        eventName: TOKEN_LOG_EVENT,
         severityNumber: SEVERITY_INFO,
         severityText: 'INFO',
         body: compact,
-        attributes: { [ATTR.jti]: claims.jti, [ATTR.pred]: [...claims.pred], 'ect.exec_act': claims.exec_act },
+        attributes: { [ATTR.jti]: claims.jti, [ATTR.pred]: [...claims.pred], [ATTR.execAct]: claims.exec_act },
         context: issued.spanContext === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, issued.spanContext),
       });
       this.stats.add('tokens.exported');

@@ -1,8 +1,8 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import { context as otelContext, trace } from '@opentelemetry/api';
-import type { EctError } from '../../token/errors.js';
-import { EXECUTION_CONTEXT_HEADER } from '../../token/header.js';
+import type { EctError } from '../../base/errors.js';
+import { EXECUTION_CONTEXT_HEADER } from '../../base/conventions.js';
 import { incomingFailures } from '../context-keys.js';
 import type { EctPropagator } from '../propagator.js';
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Span } from '@opentelemetry/api';
-import { EXECUTION_CONTEXT_HEADER } from '../../token/header.js';
+import { ATTR, EVENT, EXECUTION_CONTEXT_HEADER } from '../../base/conventions.js';
 import type { EctSpanProcessor } from '../processor.js';
 import type { EctPropagator } from '../propagator.js';
 import type { EctWritableSpan } from '../span-types.js';
@@ -55,7 +55,7 @@ export function readResponseToken(deps: HookDeps, span: Span, values: string | s
   guard(deps.processor.stats, () => {
     const { tokens, failures, covers } = deps.propagator.verifyValues(values);
     deps.processor.addToFrontier(span, tokens, covers);
-    for (const failure of failures) span.addEvent('ect.response_verification_failed', { 'ect.error.code': failure.code, 'ect.error.message': failure.message });
+    for (const failure of failures) span.addEvent(EVENT.responseVerificationFailed, { [ATTR.errorCode]: failure.code, [ATTR.errorMessage]: failure.message });
   });
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { checkDagRules, MemoryDagStore, type DagNode } from '../../../src/dag/index.js';
-import { EctDagError } from '../../../src/token/errors.js';
+import { EctDagError } from '../../../src/base/errors.js';
 
 const wid = randomUUID();
 let clock = 1_795_000_000;

@@ -68,11 +68,15 @@ const server = createServer(async (req, res) => {
     const result = await work(input);
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ agent: action, result }));
   } catch (error) {
-    res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ agent: action, error: String(error) }));
+    res
+      .writeHead(500, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ agent: action, error: String(error) }));
   }
 });
 
 server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
   const { port } = server.address();
-  process.stdout.write(`${JSON.stringify({ ready: true, service: process.env.OTEL_SERVICE_NAME ?? action, action, port, pid: process.pid })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ ready: true, service: process.env.OTEL_SERVICE_NAME ?? action, action, port, pid: process.pid })}\n`,
+  );
 });

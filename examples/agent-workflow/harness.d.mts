@@ -3,7 +3,13 @@ import type { ChildProcess } from 'node:child_process';
 
 export declare const REPO_ROOT: string;
 export declare const ECT_CLI: string;
-export declare const AGENT_ACTIONS: readonly ['fetch_data', 'analyze_risk', 'check_credit', 'verify_compliance', 'execute_trade'];
+export declare const AGENT_ACTIONS: readonly [
+  'fetch_data',
+  'analyze_risk',
+  'check_credit',
+  'verify_compliance',
+  'execute_trade',
+];
 export type AgentAction = (typeof AGENT_ACTIONS)[number];
 export declare const ORCHESTRATOR_SERVICE: string;
 export declare function agentService(action: string): string;
@@ -89,7 +95,13 @@ export declare function stopWorkflow(
   options?: { timeoutMs?: number },
 ): Promise<{ name: string; pid: number | undefined; code: number | null; signal: NodeJS.Signals | null }[]>;
 
-export type AttributeValue = string | number | boolean | AttributeValue[] | { [key: string]: AttributeValue } | undefined;
+export type AttributeValue =
+  | string
+  | number
+  | boolean
+  | AttributeValue[]
+  | { [key: string]: AttributeValue }
+  | undefined;
 
 export interface ExportedSpan {
   file: string;
@@ -139,7 +151,9 @@ export interface CollectedExport {
   jwksFiles: string[];
   jwks: JsonWebKeySet;
 }
-export declare function collectExport(handle: { exportDir: string | undefined; jwksDir?: string } | string): CollectedExport;
+export declare function collectExport(
+  handle: { exportDir: string | undefined; jwksDir?: string } | string,
+): CollectedExport;
 
 export declare function ectDagVerify(options: {
   files: string[];

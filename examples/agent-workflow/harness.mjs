@@ -61,7 +61,16 @@ export function startService({ name, script, env, logDir, readyTimeoutMs = 30_00
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const service = { name, child, pid: child.pid, port: undefined, ready: undefined, stdout: '', stderr: '', exit: undefined };
+  const service = {
+    name,
+    child,
+    pid: child.pid,
+    port: undefined,
+    ready: undefined,
+    stdout: '',
+    stderr: '',
+    exit: undefined,
+  };
   const log = logDir === undefined ? undefined : createWriteStream(join(logDir, `${name}.log`));
   service.exited = new Promise((ok) => {
     child.once('exit', (code, signal) => {
@@ -77,13 +86,15 @@ export function startService({ name, script, env, logDir, readyTimeoutMs = 30_00
   });
   service.ready = new Promise((ok, fail) => {
     let pending = '';
-    const timer = setTimeout(() => fail(new Error(`${name} not ready after ${readyTimeoutMs} ms\n--- stderr ---\n${service.stderr}`)), readyTimeoutMs);
+    const timer = setTimeout(
+      () => fail(new Error(`${name} not ready after ${readyTimeoutMs} ms\n--- stderr ---\n${service.stderr}`)),
+      readyTimeoutMs,
+    );
     child.stdout.on('data', (text) => {
       service.stdout += text;
       log?.write(text);
       pending += text;
-      let nl;
-      while ((nl = pending.indexOf('\n')) >= 0) {
+      for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
         const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);
         try {
@@ -100,7 +111,11 @@ export function startService({ name, script, env, logDir, readyTimeoutMs = 30_00
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      fail(new Error(`${name} exited before it was ready (code ${code}, signal ${signal})\n--- stderr ---\n${service.stderr}`));
+      fail(
+        new Error(
+          `${name} exited before it was ready (code ${code}, signal ${signal})\n--- stderr ---\n${service.stderr}`,
+        ),
+      );
     });
     child.once('error', (error) => {
       clearTimeout(timer);
@@ -203,7 +218,14 @@ export async function startWorkflow(options) {
       startService({
         name,
         script: join(here, 'agent.mjs'),
-        env: { ...env, OTEL_SERVICE_NAME: name, AGENT_ACTION: action, PORT: String(ports[i + 1]), AGENT_WORK_MS: String(workMs), ...serviceEnv[name] },
+        env: {
+          ...env,
+          OTEL_SERVICE_NAME: name,
+          AGENT_ACTION: action,
+          PORT: String(ports[i + 1]),
+          AGENT_WORK_MS: String(workMs),
+          ...serviceEnv[name],
+        },
         logDir,
         readyTimeoutMs,
       }),
@@ -213,7 +235,13 @@ export async function startWorkflow(options) {
     startService({
       name: ORCHESTRATOR_SERVICE,
       script: join(here, 'orchestrator.mjs'),
-      env: { ...env, OTEL_SERVICE_NAME: ORCHESTRATOR_SERVICE, PORT: String(ports[0]), AGENT_URLS: JSON.stringify(agentUrls), ...serviceEnv[ORCHESTRATOR_SERVICE] },
+      env: {
+        ...env,
+        OTEL_SERVICE_NAME: ORCHESTRATOR_SERVICE,
+        PORT: String(ports[0]),
+        AGENT_URLS: JSON.stringify(agentUrls),
+        ...serviceEnv[ORCHESTRATOR_SERVICE],
+      },
       logDir,
       readyTimeoutMs,
     }),
@@ -348,7 +376,11 @@ export function readOtlpFiles(files) {
               kind: OTLP_SPAN_KIND[span.kind] ?? String(span.kind),
               status: span.status,
               attributes: otlpAttributes(span.attributes),
-              links: (span.links ?? []).map((l) => ({ traceId: l.traceId, spanId: l.spanId, attributes: otlpAttributes(l.attributes) })),
+              links: (span.links ?? []).map((l) => ({
+                traceId: l.traceId,
+                spanId: l.spanId,
+                attributes: otlpAttributes(l.attributes),
+              })),
               raw: span,
             });
           }

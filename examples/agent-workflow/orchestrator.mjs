@@ -41,7 +41,17 @@ async function runWorkflow(input) {
       const compliance = await call('verify_compliance', { market, risk, credit });
       const trade = await call('execute_trade', { market, compliance });
       const traceId = span.spanContext().traceId;
-      return { traceId, ms: Date.now() - started, steps: { fetch_data: market, analyze_risk: risk, check_credit: credit, verify_compliance: compliance, execute_trade: trade } };
+      return {
+        traceId,
+        ms: Date.now() - started,
+        steps: {
+          fetch_data: market,
+          analyze_risk: risk,
+          check_credit: credit,
+          verify_compliance: compliance,
+          execute_trade: trade,
+        },
+      };
     } catch (error) {
       span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
       throw error;
@@ -69,5 +79,7 @@ const server = createServer(async (req, res) => {
 
 server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
   const { port } = server.address();
-  process.stdout.write(`${JSON.stringify({ ready: true, service: process.env.OTEL_SERVICE_NAME ?? 'orchestrator', port, pid: process.pid })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ ready: true, service: process.env.OTEL_SERVICE_NAME ?? 'orchestrator', port, pid: process.pid })}\n`,
+  );
 });

@@ -23,7 +23,9 @@ import {
   stopWorkflow,
 } from './harness.mjs';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '1' }, dir: { type: 'string' }, otlp: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '1' }, dir: { type: 'string' }, otlp: { type: 'string' } },
+});
 const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1) {
   console.error('--runs must be a whole number ≥ 1');
@@ -33,30 +35,43 @@ const dir = values.dir ?? join(REPO_ROOT, '.ect/demo');
 const rel = (p) => (relative(process.cwd(), p).startsWith('..') ? p : relative(process.cwd(), p) || '.');
 rmSync(dir, { recursive: true, force: true });
 
-console.log('otel-ect demo: the ECT paper\'s financial workflow over real HTTP');
+console.log("otel-ect demo: the ECT paper's financial workflow over real HTTP");
 console.log('  orchestrator → fetch_data → (analyze_risk ∥ check_credit) → verify_compliance → execute_trade');
 console.log('  six Node processes, each run as `node --import otel-ect/register …` — no ECT code in any service');
 console.log(`  files: ${rel(dir)}/  (home/jwks: public keys, export: OTLP JSON lines, logs: process output)\n`);
 
 const started = Date.now();
-const workflow = await startWorkflow({ dir, ...(values.otlp === undefined ? {} : { exporters: 'otlp', otlpEndpoint: values.otlp }) });
+const workflow = await startWorkflow({
+  dir,
+  ...(values.otlp === undefined ? {} : { exporters: 'otlp', otlpEndpoint: values.otlp }),
+});
 let summaries;
 try {
-  console.log(`started ${workflow.services.length} services in ${Date.now() - started} ms: ${workflow.services.map((s) => `${s.name}:${s.port}`).join(', ')}`);
+  console.log(
+    `started ${workflow.services.length} services in ${Date.now() - started} ms: ${workflow.services.map((s) => `${s.name}:${s.port}`).join(', ')}`,
+  );
   summaries = await runWorkflows(workflow, runs);
   for (const [i, s] of summaries.entries()) {
     const trade = s.steps.execute_trade;
-    console.log(`run ${i + 1}: trace ${s.traceId}, ${s.ms} ms, trade ${trade.orderId} ${trade.filled} ${trade.symbol} @ ${trade.price}`);
+    console.log(
+      `run ${i + 1}: trace ${s.traceId}, ${s.ms} ms, trade ${trade.orderId} ${trade.filled} ${trade.symbol} @ ${trade.price}`,
+    );
   }
 } finally {
   const stopping = Date.now();
   await stopWorkflow(workflow);
-  console.log(`stopped all services with SIGTERM in ${Date.now() - stopping} ms (each flushes its spans and tokens first)`);
+  console.log(
+    `stopped all services with SIGTERM in ${Date.now() - stopping} ms (each flushes its spans and tokens first)`,
+  );
 }
 
 const exported = collectExport(workflow);
-console.log(`exported: ${exported.spans.length} spans, ${exported.tokenRecords.length} token log records, ${exported.tokens.length} distinct tokens, ${exported.jwksFiles.length} JWK Sets`);
-console.log(`  in ${rel(workflow.exportDir)}/: ${exported.files.length} files, spans-<service>-<pid>.jsonl and tokens-<service>-<pid>.jsonl per process\n`);
+console.log(
+  `exported: ${exported.spans.length} spans, ${exported.tokenRecords.length} token log records, ${exported.tokens.length} distinct tokens, ${exported.jwksFiles.length} JWK Sets`,
+);
+console.log(
+  `  in ${rel(workflow.exportDir)}/: ${exported.files.length} files, spans-<service>-<pid>.jsonl and tokens-<service>-<pid>.jsonl per process\n`,
+);
 
 // The paper's view: the five agent tasks, ordered by reachability over all `pred` edges.
 const claims = exported.tokens.map((t) => decodeJwt(t));
@@ -78,7 +93,9 @@ const reaches = (from, to) => {
 };
 for (const s of summaries) {
   const wid = `${s.traceId.slice(0, 8)}-${s.traceId.slice(8, 12)}-${s.traceId.slice(12, 16)}-${s.traceId.slice(16, 20)}-${s.traceId.slice(20)}`;
-  const agent = Object.fromEntries(AGENT_ACTIONS.map((a) => [a, claims.find((c) => c.wid === wid && c.exec_act === a)]));
+  const agent = Object.fromEntries(
+    AGENT_ACTIONS.map((a) => [a, claims.find((c) => c.wid === wid && c.exec_act === a)]),
+  );
   if (AGENT_ACTIONS.some((a) => agent[a] === undefined)) {
     console.log(`workflow ${wid}: some agent tokens are missing from the export`);
     continue;
@@ -86,7 +103,10 @@ for (const s of summaries) {
   const checks = [
     ['fetch_data → analyze_risk', reaches(agent.fetch_data, agent.analyze_risk)],
     ['fetch_data → check_credit', reaches(agent.fetch_data, agent.check_credit)],
-    ['analyze_risk ∥ check_credit', !reaches(agent.analyze_risk, agent.check_credit) && !reaches(agent.check_credit, agent.analyze_risk)],
+    [
+      'analyze_risk ∥ check_credit',
+      !reaches(agent.analyze_risk, agent.check_credit) && !reaches(agent.check_credit, agent.analyze_risk),
+    ],
     ['analyze_risk → verify_compliance', reaches(agent.analyze_risk, agent.verify_compliance)],
     ['check_credit → verify_compliance', reaches(agent.check_credit, agent.verify_compliance)],
     ['verify_compliance → execute_trade', reaches(agent.verify_compliance, agent.execute_trade)],
@@ -103,8 +123,12 @@ const verify = ectDagVerify({
   jwks: exported.jwks,
 });
 // The same command, as one would type it (the shell expands the glob to the files passed above).
-if (verify.fallback === undefined) console.log(`\n$ ect dag verify ${rel(workflow.exportDir)}/*.jsonl --jwks ${rel(workflow.jwksDir)}`);
-else console.log(`\n(note: ${verify.fallback})\n$ ect ${verify.args.map((a) => (a.startsWith('/') ? rel(a) : a)).join(' ')}`);
+if (verify.fallback === undefined)
+  console.log(`\n$ ect dag verify ${rel(workflow.exportDir)}/*.jsonl --jwks ${rel(workflow.jwksDir)}`);
+else
+  console.log(
+    `\n(note: ${verify.fallback})\n$ ect ${verify.args.map((a) => (a.startsWith('/') ? rel(a) : a)).join(' ')}`,
+  );
 process.stdout.write(verify.stdout);
 process.stderr.write(verify.stderr);
 console.log(`\nect dag verify exit code: ${verify.status} (0 valid, 3 partial, 1 invalid)`);

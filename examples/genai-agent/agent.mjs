@@ -29,7 +29,14 @@ const TOOLS = {
   },
   async book_hotel({ city, nights, budget }) {
     await sleep(3);
-    return { city, nights, hotel: 'Hôtel Example', price: Math.min(budget, 180), currency: 'EUR', confirmation: 'HX-1042' };
+    return {
+      city,
+      nights,
+      hotel: 'Hôtel Example',
+      price: Math.min(budget, 180),
+      currency: 'EUR',
+      confirmation: 'HX-1042',
+    };
   },
 };
 
@@ -90,7 +97,9 @@ function invokeAgent(question, city) {
         const w = JSON.parse(weather.result);
         const b = JSON.parse(booking.result);
         const answer = `${city}: ${w.temperature}°C, ${w.conditions}. Booked ${b.hotel} for ${b.nights} nights at ${b.price} ${b.currency} (≈ ${(b.price * JSON.parse(rate.result).rate).toFixed(0)} USD), confirmation ${b.confirmation}.`;
-        const output = JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: answer }], finish_reason: 'stop' }]);
+        const output = JSON.stringify([
+          { role: 'assistant', parts: [{ type: 'text', content: answer }], finish_reason: 'stop' },
+        ]);
         span.setAttribute('gen_ai.output.messages', output);
         return { answer, input, output, toolCalls: [weather, rate, booking], traceId: span.spanContext().traceId };
       } catch (error) {
@@ -119,7 +128,8 @@ const server = createServer(async (req, res) => {
   span?.setAttribute('http.route', '/invoke');
   span?.updateName('POST /invoke');
   try {
-    const { question = 'What is the weather in Paris, and book me a hotel there?', city = 'Paris' } = await readJson(req);
+    const { question = 'What is the weather in Paris, and book me a hotel there?', city = 'Paris' } =
+      await readJson(req);
     const result = await invokeAgent(String(question), String(city));
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
   } catch (error) {
@@ -129,5 +139,7 @@ const server = createServer(async (req, res) => {
 
 server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
   const { port } = server.address();
-  process.stdout.write(`${JSON.stringify({ ready: true, service: process.env.OTEL_SERVICE_NAME ?? 'genai-agent', port, pid: process.pid })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ ready: true, service: process.env.OTEL_SERVICE_NAME ?? 'genai-agent', port, pid: process.pid })}\n`,
+  );
 });

@@ -34,6 +34,15 @@ export declare function startGenAiAgent(options: {
   env?: Record<string, string>;
   readyTimeoutMs?: number;
 }): Promise<GenAiAgent>;
-export declare function invokeAgent(agent: GenAiAgent, request?: { question?: string; city?: string }, options?: { timeoutMs?: number }): Promise<AgentReply>;
-export declare function stopGenAiAgent(agent: { services: Service[] }, options?: { timeoutMs?: number }): Promise<unknown>;
-export declare function collectExport(handle: { exportDir: string | undefined; jwksDir?: string } | string): CollectedExport;
+export declare function invokeAgent(
+  agent: GenAiAgent,
+  request?: { question?: string; city?: string },
+  options?: { timeoutMs?: number },
+): Promise<AgentReply>;
+export declare function stopGenAiAgent(
+  agent: { services: Service[] },
+  options?: { timeoutMs?: number },
+): Promise<unknown>;
+export declare function collectExport(
+  handle: { exportDir: string | undefined; jwksDir?: string } | string,
+): CollectedExport;

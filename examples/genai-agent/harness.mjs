@@ -3,7 +3,14 @@
 // the agent-workflow harness; exported for run.mjs and test/integration/.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bridgeEnv, collectExport, freePorts, prepareRunDir, startService, stopWorkflow } from '../agent-workflow/harness.mjs';
+import {
+  bridgeEnv,
+  collectExport,
+  freePorts,
+  prepareRunDir,
+  startService,
+  stopWorkflow,
+} from '../agent-workflow/harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const GENAI_SERVICE = 'genai-agent';
@@ -12,14 +19,26 @@ export const GENAI_SERVICE = 'genai-agent';
  * Starts the agent. Options as the workflow's: `dir` (required), `exporters`, `otlpEndpoint`,
  * `fileExport`, `mode`, `env`, `readyTimeoutMs`.
  */
-export async function startGenAiAgent({ dir, exporters = 'none', otlpEndpoint, fileExport = true, mode = 'record', env = {}, readyTimeoutMs = 30_000 }) {
+export async function startGenAiAgent({
+  dir,
+  exporters = 'none',
+  otlpEndpoint,
+  fileExport = true,
+  mode = 'record',
+  env = {},
+  readyTimeoutMs = 30_000,
+}) {
   if (dir === undefined) throw new Error('startGenAiAgent: dir is required');
   const { runDir, home, jwksDir, exportDir, logDir } = prepareRunDir(dir, fileExport);
   const [port] = await freePorts(1);
   const service = startService({
     name: GENAI_SERVICE,
     script: join(here, 'agent.mjs'),
-    env: { ...bridgeEnv({ home, exportDir, exporters, otlpEndpoint, mode, extraEnv: env }), OTEL_SERVICE_NAME: GENAI_SERVICE, PORT: String(port) },
+    env: {
+      ...bridgeEnv({ home, exportDir, exporters, otlpEndpoint, mode, extraEnv: env }),
+      OTEL_SERVICE_NAME: GENAI_SERVICE,
+      PORT: String(port),
+    },
     logDir,
     readyTimeoutMs,
   });

@@ -34,7 +34,14 @@ export interface FoundToken {
 
 type AnyValue = { stringValue?: string; intValue?: number | string; arrayValue?: { values?: AnyValue[] } };
 type KeyValue = { key: string; value?: AnyValue };
-type OtlpSpan = { traceId?: string; spanId?: string; parentSpanId?: string; name?: string; kind?: number | string; attributes?: KeyValue[] };
+type OtlpSpan = {
+  traceId?: string;
+  spanId?: string;
+  parentSpanId?: string;
+  name?: string;
+  kind?: number | string;
+  attributes?: KeyValue[];
+};
 
 /**
  * Reads compact tokens from files in any of the forms the bridge, the Collector and Jaeger write:
@@ -49,18 +56,26 @@ export async function readTokenFiles(paths: readonly string[]): Promise<FoundTok
   const byToken = new Map<string, FoundToken>();
   const add = (token: string, source: TokenSource, span?: Omit<SpanRecord, 'source'>) => {
     let found = byToken.get(token);
-    if (found === undefined) byToken.set(token, (found = { token, source, spans: [] }));
+    if (found === undefined) {
+      found = { token, source, spans: [] };
+      byToken.set(token, found);
+    }
     if (span !== undefined) found.spans.push({ ...span, source });
   };
   for (const file of paths) {
     const lines = (await readFile(file, 'utf8')).split(/\r?\n/);
-    lines.forEach((raw, i) => {
+    for (const [i, raw] of lines.entries()) {
       const text = raw.trim();
-      if (text === '' || text.startsWith('#')) return;
+      if (text === '' || text.startsWith('#')) continue;
       const line = i + 1;
-      if (!text.startsWith('{')) return add(text, { file, line, kind: 'line' });
-      for (const entry of tokensInOtlpJson(JSON.parse(text) as unknown)) add(entry.token, { file, line, kind: entry.kind }, entry.span);
-    });
+      if (!text.startsWith('{')) {
+        add(text, { file, line, kind: 'line' });
+        continue;
+      }
+      for (const entry of tokensInOtlpJson(JSON.parse(text) as unknown)) {
+        add(entry.token, { file, line, kind: entry.kind }, entry.span);
+      }
+    }
   }
   return [...byToken.values()];
 }
@@ -72,7 +87,13 @@ export interface OtlpToken {
   span?: Omit<SpanRecord, 'source'>;
 }
 
-const KIND_NUMBERS: Record<string, number> = { SPAN_KIND_INTERNAL: 1, SPAN_KIND_SERVER: 2, SPAN_KIND_CLIENT: 3, SPAN_KIND_PRODUCER: 4, SPAN_KIND_CONSUMER: 5 };
+const KIND_NUMBERS: Record<string, number> = {
+  SPAN_KIND_INTERNAL: 1,
+  SPAN_KIND_SERVER: 2,
+  SPAN_KIND_CLIENT: 3,
+  SPAN_KIND_PRODUCER: 4,
+  SPAN_KIND_CONSUMER: 5,
+};
 
 /**
  * The tokens inside one OTLP JSON export request (logs or traces, or Jaeger's `{"result": …}`), in
@@ -82,7 +103,10 @@ const KIND_NUMBERS: Record<string, number> = { SPAN_KIND_INTERNAL: 1, SPAN_KIND_
  */
 export function tokensInOtlpJson(request: unknown): OtlpToken[] {
   const out: OtlpToken[] = [];
-  const doc = ((request as { result?: unknown }).result ?? request) as { resourceLogs?: unknown[]; resourceSpans?: unknown[] };
+  const doc = ((request as { result?: unknown }).result ?? request) as {
+    resourceLogs?: unknown[];
+    resourceSpans?: unknown[];
+  };
   for (const rl of (doc.resourceLogs ?? []) as { scopeLogs?: { logRecords?: { body?: AnyValue }[] }[] }[]) {
     for (const sl of rl.scopeLogs ?? []) {
       for (const record of sl.logRecords ?? []) {
@@ -104,7 +128,8 @@ export function tokensInOtlpJson(request: unknown): OtlpToken[] {
           span: {
             traceId: String(span.traceId ?? ''),
             spanId: String(span.spanId ?? ''),
-            parentSpanId: span.parentSpanId === undefined || span.parentSpanId === '' ? undefined : String(span.parentSpanId),
+            parentSpanId:
+              span.parentSpanId === undefined || span.parentSpanId === '' ? undefined : String(span.parentSpanId),
             name: String(span.name ?? ''),
             kind: typeof span.kind === 'number' ? span.kind : (KIND_NUMBERS[String(span.kind)] ?? 0),
             jti: attribute(ATTR.jti)?.stringValue,

@@ -2,7 +2,6 @@ import { ATTR, SPAN_BINDING_KEY, SPAN_KIND_NAMES } from '../base/conventions.js'
 import type { EctClaims } from '../token/claims.js';
 import type { SpanRecord } from './read-tokens.js';
 
-
 /**
  * Compares a verified token with a span that carried it: the span's `ect.jti` and `ect.pred`, and
  * the token's binding (trace, span and parent ids, name, kind). Returns what disagrees, empty when
@@ -13,11 +12,13 @@ import type { SpanRecord } from './read-tokens.js';
 export function spanMismatches(claims: EctClaims, span: SpanRecord): string[] {
   const out: string[] = [];
   const differ = (what: string, spanValue: unknown, tokenValue: unknown) => {
-    if (JSON.stringify(spanValue) !== JSON.stringify(tokenValue)) out.push(`${what}: span says ${JSON.stringify(spanValue)}, token says ${JSON.stringify(tokenValue)}`);
+    if (JSON.stringify(spanValue) !== JSON.stringify(tokenValue))
+      out.push(`${what}: span says ${JSON.stringify(spanValue)}, token says ${JSON.stringify(tokenValue)}`);
   };
   differ(ATTR.jti, span.jti, claims.jti);
   // Jaeger's v1 API flattens array attributes into a JSON string.
-  const pred = typeof span.pred === 'string' && span.pred.startsWith('[') ? (JSON.parse(span.pred) as unknown) : span.pred;
+  const pred =
+    typeof span.pred === 'string' && span.pred.startsWith('[') ? (JSON.parse(span.pred) as unknown) : span.pred;
   differ(ATTR.pred, pred, claims.pred);
   const binding = claims.ect_ext?.[SPAN_BINDING_KEY];
   if (binding === null || typeof binding !== 'object' || Array.isArray(binding)) {

@@ -8,7 +8,7 @@ import type { DagNode } from '../dag/types.js';
  */
 export function topologicalOrder(nodes: readonly DagNode[]): DagNode[] {
   const indexOf = new Map<string, number>();
-  nodes.forEach((node, i) => indexOf.set(node.jti, i));
+  for (const [i, node] of nodes.entries()) indexOf.set(node.jti, i);
   const children: number[][] = nodes.map(() => []);
   const waiting = new Int32Array(nodes.length);
   nodes.forEach((node, i) => {
@@ -43,7 +43,7 @@ export function topologicalOrder(nodes: readonly DagNode[]): DagNode[] {
 export function renderDagText(nodes: readonly DagNode[]): string {
   const ordered = topologicalOrder(nodes);
   const number = new Map<string, number>();
-  ordered.forEach((node, i) => number.set(node.jti, i + 1));
+  for (const [i, node] of ordered.entries()) number.set(node.jti, i + 1);
   const width = Math.max(8, ...ordered.map((n) => (n.exec_act ?? '').length));
   return ordered
     .map((node, i) => {

@@ -19,7 +19,10 @@ export function trustDomainOf(iss: string): string {
  *
  * @example const predecessor = pickPredecessor(store.get(jti), child.wid);
  */
-export function pickPredecessor(candidates: readonly DagNode[] | undefined, wid: string | undefined): DagNode | undefined {
+export function pickPredecessor(
+  candidates: readonly DagNode[] | undefined,
+  wid: string | undefined,
+): DagNode | undefined {
   if (candidates === undefined || candidates.length === 0) return undefined;
   return candidates.find((c) => c.wid === wid) ?? candidates[0];
 }
@@ -39,17 +42,37 @@ export function checkEdge(
   const { jti } = child;
   const pred = predecessor.jti;
   if (predecessor.iat > child.iat + options.clockSkewSeconds) {
-    out.push({ code: 'ECT_DAG_TEMPORAL', jti, pred, message: `predecessor ${pred} was issued ${predecessor.iat - child.iat} s after ${jti}` });
+    out.push({
+      code: 'ECT_DAG_TEMPORAL',
+      jti,
+      pred,
+      message: `predecessor ${pred} was issued ${predecessor.iat - child.iat} s after ${jti}`,
+    });
   }
   if (!options.allowCrossWorkflow && predecessor.wid !== child.wid) {
-    out.push({ code: 'ECT_DAG_WID_MISMATCH', jti, pred, message: `predecessor ${pred} belongs to workflow ${predecessor.wid ?? '(none)'}, not ${child.wid ?? '(none)'}` });
+    out.push({
+      code: 'ECT_DAG_WID_MISMATCH',
+      jti,
+      pred,
+      message: `predecessor ${pred} belongs to workflow ${predecessor.wid ?? '(none)'}, not ${child.wid ?? '(none)'}`,
+    });
   }
   const childDomain = domainOf(child.iss);
   const predDomain = domainOf(predecessor.iss);
   if (predDomain !== childDomain && !(options.federation[childDomain] ?? []).includes(predDomain)) {
-    out.push({ code: 'ECT_DAG_TRUST_DOMAIN', jti, pred, message: `predecessor ${pred} comes from trust domain ${predDomain}, not federated with ${childDomain}` });
+    out.push({
+      code: 'ECT_DAG_TRUST_DOMAIN',
+      jti,
+      pred,
+      message: `predecessor ${pred} comes from trust domain ${predDomain}, not federated with ${childDomain}`,
+    });
   }
   if (options.rejectPolicyRejected && predecessor.ect_ext?.pol_decision === 'rejected') {
-    out.push({ code: 'ECT_POLICY_REJECTED', jti, pred, message: `predecessor ${pred} carries pol_decision "rejected"` });
+    out.push({
+      code: 'ECT_POLICY_REJECTED',
+      jti,
+      pred,
+      message: `predecessor ${pred} carries pol_decision "rejected"`,
+    });
   }
 }

@@ -1,4 +1,12 @@
-export type { DagNode, DagOptions, DagViolation, DagVerdict, DagReport, DagStore, ResolvedDagOptions } from './types.js';
+export type {
+  DagNode,
+  DagOptions,
+  DagViolation,
+  DagVerdict,
+  DagReport,
+  DagStore,
+  ResolvedDagOptions,
+} from './types.js';
 export { resolveDagOptions } from './types.js';
 export { trustDomainOf, checkEdge, pickPredecessor } from './edge-rules.js';
 export { nodesOnCycles } from './cycles.js';

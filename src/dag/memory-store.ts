@@ -26,7 +26,11 @@ export class MemoryDagStore implements DagStore {
       return;
     }
     if (existing.some((other) => other.wid === node.wid)) {
-      throw new EctDagError('ECT_DAG_DUPLICATE_JTI', node.jti, `jti ${node.jti} is already stored for workflow ${node.wid ?? '(none)'}`);
+      throw new EctDagError(
+        'ECT_DAG_DUPLICATE_JTI',
+        node.jti,
+        `jti ${node.jti} is already stored for workflow ${node.wid ?? '(none)'}`,
+      );
     }
     existing.push(node);
   }

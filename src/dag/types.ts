@@ -3,7 +3,8 @@ import type { EctErrorCode } from '../base/errors.js';
 import { LIMITS } from '../base/limits.js';
 
 /** What the DAG rules need of a token: its claims (already verified). */
-export type DagNode = Pick<EctClaims, 'jti' | 'iss' | 'iat' | 'pred'> & Partial<Pick<EctClaims, 'wid' | 'exec_act' | 'ect_ext'>>;
+export type DagNode = Pick<EctClaims, 'jti' | 'iss' | 'iat' | 'pred'> &
+  Partial<Pick<EctClaims, 'wid' | 'exec_act' | 'ect_ext'>>;
 
 /** Options of the DAG rules. */
 export interface DagOptions {

@@ -28,7 +28,11 @@ export function validateDag(input: Iterable<DagNode>, options?: DagOptions): Dag
     if (index.find(node.jti) >= 0) {
       sharedJti = true;
       if (index.find(node.jti, (j) => all[j]!.wid === node.wid) >= 0) {
-        violations.push({ code: 'ECT_DAG_DUPLICATE_JTI', jti: node.jti, message: `jti ${node.jti} appears more than once in workflow ${node.wid ?? '(none)'}` });
+        violations.push({
+          code: 'ECT_DAG_DUPLICATE_JTI',
+          jti: node.jti,
+          message: `jti ${node.jti} appears more than once in workflow ${node.wid ?? '(none)'}`,
+        });
         continue;
       }
     }
@@ -39,7 +43,10 @@ export function validateDag(input: Iterable<DagNode>, options?: DagOptions): Dag
   const domains = new Map<string, string>();
   const domainOf = (iss: string): string => {
     let domain = domains.get(iss);
-    if (domain === undefined) domains.set(iss, (domain = trustDomainOf(iss)));
+    if (domain === undefined) {
+      domain = trustDomainOf(iss);
+      domains.set(iss, domain);
+    }
     return domain;
   };
   // Graph over positions in `all`; nodes left out simply have no edges.
@@ -72,7 +79,11 @@ export function validateDag(input: Iterable<DagNode>, options?: DagOptions): Dag
   offsets[all.length] = edges;
 
   for (const i of nodesOnCycles(all.length, offsets, targets)) {
-    violations.push({ code: 'ECT_DAG_CYCLE', jti: all[i]!.jti, message: `token ${all[i]!.jti} lies on a predecessor cycle` });
+    violations.push({
+      code: 'ECT_DAG_CYCLE',
+      jti: all[i]!.jti,
+      message: `token ${all[i]!.jti} lies on a predecessor cycle`,
+    });
   }
   return {
     verdict: violations.length > 0 ? 'invalid' : missing.length > 0 ? 'partial' : 'valid',

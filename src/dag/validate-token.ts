@@ -23,7 +23,11 @@ export interface TokenDagResult {
 export async function checkDagRules(node: DagNode, store: DagStore, options?: DagOptions): Promise<TokenDagResult> {
   const resolved = resolveDagOptions(options);
   if ((await store.get(node.jti)).some((other) => other.wid === node.wid)) {
-    throw new EctDagError('ECT_DAG_DUPLICATE_JTI', node.jti, `jti ${node.jti} was already used in workflow ${node.wid ?? '(none)'}`);
+    throw new EctDagError(
+      'ECT_DAG_DUPLICATE_JTI',
+      node.jti,
+      `jti ${node.jti} was already used in workflow ${node.wid ?? '(none)'}`,
+    );
   }
   const missing: string[] = [];
   const violations: DagViolation[] = [];
@@ -42,7 +46,12 @@ export async function checkDagRules(node: DagNode, store: DagStore, options?: Da
   return { status: missing.length > 0 ? 'partial' : 'valid', missing };
 }
 
-async function checkNoCycle(node: DagNode, predecessors: DagNode[], store: DagStore, maxAncestors: number): Promise<void> {
+async function checkNoCycle(
+  node: DagNode,
+  predecessors: DagNode[],
+  store: DagStore,
+  maxAncestors: number,
+): Promise<void> {
   const visited = new Set<DagNode>();
   let frontier = predecessors;
   while (frontier.length > 0) {
@@ -54,10 +63,19 @@ async function checkNoCycle(node: DagNode, predecessors: DagNode[], store: DagSt
       }
       visited.add(ancestor);
       if (visited.size > maxAncestors) {
-        throw new EctDagError('ECT_DAG_TRAVERSAL_LIMIT', node.jti, `token ${node.jti} has more than ${maxAncestors} ancestors`);
+        throw new EctDagError(
+          'ECT_DAG_TRAVERSAL_LIMIT',
+          node.jti,
+          `token ${node.jti} has more than ${maxAncestors} ancestors`,
+        );
       }
       for (const pred of ancestor.pred) {
-        if (pred === node.jti) throw new EctDagError('ECT_DAG_CYCLE', node.jti, `token ${node.jti} is its own ancestor through ${ancestor.jti}`);
+        if (pred === node.jti)
+          throw new EctDagError(
+            'ECT_DAG_CYCLE',
+            node.jti,
+            `token ${node.jti} is its own ancestor through ${ancestor.jti}`,
+          );
         const found = pickPredecessor(await store.get(pred), ancestor.wid);
         if (found !== undefined) next.push(found);
       }

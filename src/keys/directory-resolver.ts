@@ -49,9 +49,7 @@ export class DirectoryJwksResolver implements KeyResolver {
       try {
         const set = JwksResolver.fromJwks(JSON.parse(readFileSync(join(this.dir, file), 'utf8')));
         for (const kid of set.kids) keys.add(set.resolveSync(kid)!);
-      } catch {
-        continue;
-      }
+      } catch {}
     }
     this.#keys = keys;
     this.#scannedAt = Date.now();

@@ -2,7 +2,15 @@ import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } fr
 import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EctKeyError } from '../base/errors.js';
-import { algorithmOf, importSigningJwk, importVerificationJwk, jwkThumbprint, privateJwkOf, publicJwkOf, type JwkSet } from './jwk.js';
+import {
+  algorithmOf,
+  importSigningJwk,
+  importVerificationJwk,
+  jwkThumbprint,
+  privateJwkOf,
+  publicJwkOf,
+  type JwkSet,
+} from './jwk.js';
 import { JwksResolver } from './jwks-resolver.js';
 import type { SigningKey, VerificationKey } from './types.js';
 
@@ -28,7 +36,11 @@ export function parseSigningKey(text: string, kid?: string): SigningKey {
   } catch (cause) {
     throw new EctKeyError('not a private JWK or PEM key', { cause });
   }
-  return { kid: kid ?? jwkThumbprint(createPublicKey(privateKey).export({ format: 'jwk' })), alg: algorithmOf(privateKey), privateKey };
+  return {
+    kid: kid ?? jwkThumbprint(createPublicKey(privateKey).export({ format: 'jwk' })),
+    alg: algorithmOf(privateKey),
+    privateKey,
+  };
 }
 
 /**
@@ -48,7 +60,11 @@ export function parseVerificationKeys(text: string): JwksResolver {
   } catch (cause) {
     throw new EctKeyError('not a JWK Set, JWK or PEM public key', { cause });
   }
-  const key: VerificationKey = { kid: jwkThumbprint(publicKey.export({ format: 'jwk' })), alg: algorithmOf(publicKey), publicKey };
+  const key: VerificationKey = {
+    kid: jwkThumbprint(publicKey.export({ format: 'jwk' })),
+    alg: algorithmOf(publicKey),
+    publicKey,
+  };
   return new JwksResolver([key]);
 }
 
@@ -81,7 +97,9 @@ export async function loadVerificationKeysFrom(path: string): Promise<JwksResolv
   try {
     isDir = (await stat(path)).isDirectory();
   } catch (cause) {
-    throw new EctKeyError(`cannot read key file ${path}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { cause });
+    throw new EctKeyError(`cannot read key file ${path}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, {
+      cause,
+    });
   }
   if (!isDir) return loadVerificationKeys(path);
   const all = new JwksResolver();
@@ -130,7 +148,9 @@ async function readKeyFile(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (cause) {
-    throw new EctKeyError(`cannot read key file ${path}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { cause });
+    throw new EctKeyError(`cannot read key file ${path}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, {
+      cause,
+    });
   }
 }
 

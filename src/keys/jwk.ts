@@ -52,7 +52,9 @@ export function algorithmOf(key: KeyObject): EctAlgorithm {
   if (type === 'ec' && (curve === 'prime256v1' || curve === 'P-256')) return 'ES256';
   if (type === 'ec' && (curve === 'secp384r1' || curve === 'P-384')) return 'ES384';
   if (type === 'ed25519') return 'EdDSA';
-  throw new EctKeyError(`unsupported key: ${type ?? 'unknown'}${curve === undefined ? '' : ` on ${curve}`} (ES256, ES384 or EdDSA/Ed25519 only)`);
+  throw new EctKeyError(
+    `unsupported key: ${type ?? 'unknown'}${curve === undefined ? '' : ` on ${curve}`} (ES256, ES384 or EdDSA/Ed25519 only)`,
+  );
 }
 
 function checkedAlg(jwk: JsonWebKey, key: KeyObject): EctAlgorithm {
@@ -88,7 +90,8 @@ export function importVerificationJwk(jwk: JsonWebKey): VerificationKey {
     throw new EctKeyError(`cannot import JWK: ${(cause as Error).message}`, { cause });
   }
   const alg = checkedAlg(jwk, publicKey);
-  const kid = typeof (jwk as { kid?: unknown }).kid === 'string' ? (jwk as { kid: string }).kid : jwkThumbprint(publicJwk);
+  const kid =
+    typeof (jwk as { kid?: unknown }).kid === 'string' ? (jwk as { kid: string }).kid : jwkThumbprint(publicJwk);
   const issuers = issuersOf(jwk);
   return issuers === undefined ? { kid, alg, publicKey } : { kid, alg, publicKey, issuers };
 }
@@ -107,7 +110,10 @@ export function importSigningJwk(jwk: JsonWebKey): SigningKey {
     throw new EctKeyError(`cannot import private JWK: ${(cause as Error).message}`, { cause });
   }
   const alg = checkedAlg(jwk, privateKey);
-  const kid = typeof (jwk as { kid?: unknown }).kid === 'string' ? (jwk as { kid: string }).kid : jwkThumbprint(publicJwkFields(privateKey));
+  const kid =
+    typeof (jwk as { kid?: unknown }).kid === 'string'
+      ? (jwk as { kid: string }).kid
+      : jwkThumbprint(publicJwkFields(privateKey));
   return { kid, alg, privateKey };
 }
 
@@ -142,5 +148,7 @@ export function privateJwkOf(key: SigningKey): JsonWebKey & { kid: string; alg: 
  */
 export function verificationKeyOf(key: SigningKey, issuers?: readonly string[]): VerificationKey {
   const publicKey = createPublicKey(key.privateKey);
-  return issuers === undefined ? { kid: key.kid, alg: key.alg, publicKey } : { kid: key.kid, alg: key.alg, publicKey, issuers };
+  return issuers === undefined
+    ? { kid: key.kid, alg: key.alg, publicKey }
+    : { kid: key.kid, alg: key.alg, publicKey, issuers };
 }

@@ -28,7 +28,9 @@ export class JwksResolver implements KeyResolver {
     if (jwks === null || typeof jwks !== 'object' || !Array.isArray((jwks as JwkSet).keys)) {
       throw new EctKeyError('not a JWK Set: expected an object with a "keys" array');
     }
-    const candidates = (jwks as JwkSet).keys.filter((jwk: JsonWebKey & { use?: unknown }) => jwk.use === undefined || jwk.use === 'sig');
+    const candidates = (jwks as JwkSet).keys.filter(
+      (jwk: JsonWebKey & { use?: unknown }) => jwk.use === undefined || jwk.use === 'sig',
+    );
     const usable: VerificationKey[] = [];
     let firstError: unknown;
     for (const jwk of candidates) {

@@ -3,14 +3,17 @@ import { hashOctets, hashStream, type HashMode } from '../token/hash.js';
 import { WORKFLOW_ID } from './context-keys.js';
 import { ATTR } from '../base/conventions.js';
 
-
 /**
  * Sets the span's `inp_hash` from the task's input octets (`ect.inp_hash`; the content itself is
  * not recorded).
  *
  * @example setInputHash(JSON.stringify(toolArguments));
  */
-export function setInputHash(data: string | Uint8Array, span: Span | undefined = trace.getActiveSpan(), mode?: HashMode): void {
+export function setInputHash(
+  data: string | Uint8Array,
+  span: Span | undefined = trace.getActiveSpan(),
+  mode?: HashMode,
+): void {
   span?.setAttribute(ATTR.inpHash, hashOctets(data, mode));
 }
 
@@ -19,7 +22,11 @@ export function setInputHash(data: string | Uint8Array, span: Span | undefined =
  *
  * @example setOutputHash(resultBytes);
  */
-export function setOutputHash(data: string | Uint8Array, span: Span | undefined = trace.getActiveSpan(), mode?: HashMode): void {
+export function setOutputHash(
+  data: string | Uint8Array,
+  span: Span | undefined = trace.getActiveSpan(),
+  mode?: HashMode,
+): void {
   span?.setAttribute(ATTR.outHash, hashOctets(data, mode));
 }
 

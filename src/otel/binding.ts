@@ -19,7 +19,6 @@ export interface SpanBinding {
   join?: boolean;
 }
 
-
 /**
  * The binding of a span as it stands now (status and attributes may still change until it ends).
  *
@@ -38,7 +37,8 @@ export function spanBinding(span: EctReadableSpan, extra?: Partial<SpanBinding>)
   if (parent !== undefined) binding.parent_span_id = parent;
   const errorType = span.attributes['error.type'];
   if (typeof errorType === 'string') binding.error_type = errorType;
-  else if (span.status.code === SpanStatusCode.ERROR && span.status.message) binding.error_type = span.status.message.slice(0, 128);
+  else if (span.status.code === SpanStatusCode.ERROR && span.status.message)
+    binding.error_type = span.status.message.slice(0, 128);
   // Most tokens have no extra members; the spread would copy every binding once more.
   return extra === undefined ? binding : { ...binding, ...extra };
 }

@@ -49,7 +49,10 @@ export interface EctBridge extends HookDeps {
   readonly verifier: EctVerifier;
   readonly signingKey: SigningKey;
   /** Wraps a span exporter so exported spans carry `ect.token`. */
-  wrapExporter<S extends EctReadableSpan>(exporter: SpanExporterLike<S>, options?: EctSpanExporterOptions): EctSpanExporter<S>;
+  wrapExporter<S extends EctReadableSpan>(
+    exporter: SpanExporterLike<S>,
+    options?: EctSpanExporterOptions,
+  ): EctSpanExporter<S>;
   /** Instrumentation-http config with the bridge's response hook (merged with `base`). */
   httpInstrumentationConfig<T extends object>(base?: T): T & { responseHook: ReturnType<typeof httpResponseHook> };
   /** Instrumentation-undici config with the bridge's response hook (merged with `base`). */
@@ -57,7 +60,10 @@ export interface EctBridge extends HookDeps {
 }
 
 class CombinedResolver implements KeyResolver {
-  constructor(private readonly own: VerificationKey, private readonly others: KeyResolver | undefined) {}
+  constructor(
+    private readonly own: VerificationKey,
+    private readonly others: KeyResolver | undefined,
+  ) {}
   resolveSync(kid: string): VerificationKey | undefined {
     return kid === this.own.kid ? this.own : this.others?.resolveSync(kid);
   }
@@ -78,7 +84,11 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
   const stats = new EctStats();
   const trustDomain = options.trustDomain ?? 'example.org';
   const audience = options.audience ?? [`spiffe://${trustDomain}`];
-  const pipeline = new TokenPipeline({ stats, ...(options.loggerProvider ? { loggerProvider: options.loggerProvider } : {}), sinks: options.tokenSinks ?? [] });
+  const pipeline = new TokenPipeline({
+    stats,
+    ...(options.loggerProvider ? { loggerProvider: options.loggerProvider } : {}),
+    sinks: options.tokenSinks ?? [],
+  });
   const signer = new EctSigner(options.signingKey, { draft: options.draft ?? '01' });
   const processor = new EctSpanProcessor({
     signer,
@@ -93,7 +103,10 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
     ...(options.maxKnownTokens === undefined ? {} : { maxKnownTokens: options.maxKnownTokens }),
   });
   const keys = new CombinedResolver(verificationKeyOf(options.signingKey), options.keys);
-  const verifier = new EctVerifier({ keys, audience: options.issuer === undefined ? audience : [...audience, options.issuer] });
+  const verifier = new EctVerifier({
+    keys,
+    audience: options.issuer === undefined ? audience : [...audience, options.issuer],
+  });
   const propagator = new EctPropagator({ processor, verifier, mode: options.mode ?? 'record' });
   const deps: HookDeps = { processor, propagator };
   return {
@@ -105,11 +118,15 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
     signingKey: options.signingKey,
     wrapExporter: (exporter, exporterOptions) => new EctSpanExporter(exporter, processor, exporterOptions),
     httpInstrumentationConfig: (base) => {
-      const next = (base as { responseHook?: unknown } | undefined)?.responseHook as Parameters<typeof httpResponseHook>[1];
+      const next = (base as { responseHook?: unknown } | undefined)?.responseHook as Parameters<
+        typeof httpResponseHook
+      >[1];
       return { ...(base ?? ({} as never)), responseHook: httpResponseHook(deps, next) };
     },
     undiciInstrumentationConfig: (base) => {
-      const next = (base as { responseHook?: unknown } | undefined)?.responseHook as Parameters<typeof undiciResponseHook>[1];
+      const next = (base as { responseHook?: unknown } | undefined)?.responseHook as Parameters<
+        typeof undiciResponseHook
+      >[1];
       return { ...(base ?? ({} as never)), responseHook: undiciResponseHook(deps, next) };
     },
   };
@@ -122,7 +139,10 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
  *
  * @example const bridge = await createEctBridgeFromConfig(configFromEnv());
  */
-export async function createEctBridgeFromConfig(config: EctEnvConfig, extra: Partial<EctBridgeOptions> = {}): Promise<EctBridge> {
+export async function createEctBridgeFromConfig(
+  config: EctEnvConfig,
+  extra: Partial<EctBridgeOptions> = {},
+): Promise<EctBridge> {
   let signingKey: SigningKey;
   if (config.signingKeyFile !== undefined) {
     signingKey = await loadSigningKey(config.signingKeyFile);
@@ -131,10 +151,15 @@ export async function createEctBridgeFromConfig(config: EctEnvConfig, extra: Par
     mkdirSync(config.jwksDir, { recursive: true });
     const file = join(config.jwksDir, `${safeName(config.serviceName)}-${signingKey.kid.slice(0, 12)}.json`);
     writeFileSync(file, `${JSON.stringify({ keys: [publicJwkOf(signingKey)] }, null, 2)}\n`);
-    diag.warn(`otel-ect: no ECT_SIGNING_KEY_FILE; signing with an ephemeral development key (kid ${signingKey.kid}), public key in ${file}`);
+    diag.warn(
+      `otel-ect: no ECT_SIGNING_KEY_FILE; signing with an ephemeral development key (kid ${signingKey.kid}), public key in ${file}`,
+    );
   }
   let keys: KeyResolver;
-  if (config.jwksUrl !== undefined) keys = new RemoteJwksResolver(new URL(config.jwksUrl), { onError: (e) => diag.warn(`otel-ect: JWKS fetch failed: ${String(e)}`) });
+  if (config.jwksUrl !== undefined)
+    keys = new RemoteJwksResolver(new URL(config.jwksUrl), {
+      onError: (e) => diag.warn(`otel-ect: JWKS fetch failed: ${String(e)}`),
+    });
   else if (config.jwksFile !== undefined) keys = await loadVerificationKeys(config.jwksFile);
   else keys = new DirectoryJwksResolver(config.jwksDir);
   return createEctBridge({

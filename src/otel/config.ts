@@ -54,12 +54,19 @@ export class EctConfigError extends Error {
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EctEnvConfig {
   const home = resolve(env.ECT_HOME ?? '.ect');
   const mode = (env.ECT_MODE ?? 'record').toLowerCase();
-  if (mode !== 'record' && mode !== 'enforce' && mode !== 'off') throw new EctConfigError(`ECT_MODE must be record, enforce or off, not ${JSON.stringify(env.ECT_MODE)}`);
+  if (mode !== 'record' && mode !== 'enforce' && mode !== 'off')
+    throw new EctConfigError(`ECT_MODE must be record, enforce or off, not ${JSON.stringify(env.ECT_MODE)}`);
   const draft = env.ECT_DRAFT ?? '01';
-  if (draft !== '00' && draft !== '01') throw new EctConfigError(`ECT_DRAFT must be 00 or 01, not ${JSON.stringify(draft)}`);
+  if (draft !== '00' && draft !== '01')
+    throw new EctConfigError(`ECT_DRAFT must be 00 or 01, not ${JSON.stringify(draft)}`);
   const ttl = env.ECT_TTL_SECONDS === undefined ? undefined : Number(env.ECT_TTL_SECONDS);
-  if (ttl !== undefined && (!Number.isInteger(ttl) || ttl <= 60)) throw new EctConfigError('ECT_TTL_SECONDS must be a whole number above 60');
-  const list = (value: string | undefined) => value?.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  if (ttl !== undefined && (!Number.isInteger(ttl) || ttl <= 60))
+    throw new EctConfigError('ECT_TTL_SECONDS must be a whole number above 60');
+  const list = (value: string | undefined) =>
+    value
+      ?.split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
   return {
     mode,
     home,

@@ -22,7 +22,9 @@ function isEmpty(covered: Covered): boolean {
 }
 
 function covers(covered: Covered, jti: string): boolean {
-  return Array.isArray(covered) ? (covered as readonly string[]).includes(jti) : (covered as ReadonlySet<string>).has(jti);
+  return Array.isArray(covered)
+    ? (covered as readonly string[]).includes(jti)
+    : (covered as ReadonlySet<string>).has(jti);
 }
 
 /**
@@ -59,7 +61,8 @@ export class Frontier {
   }
 
   add(entry: TokenRef): void {
-    const entries = (this.#entries ??= []);
+    this.#entries ??= [];
+    const entries = this.#entries;
     for (const existing of entries) if (existing.jti === entry.jti) return;
     entries.push(entry);
   }

@@ -1,11 +1,31 @@
-export { ATTR, EVENT, EDGE_PREDECESSOR, SPAN_BINDING_KEY, JOIN_EXEC_ACT, TOKEN_LOG_EVENT } from '../base/conventions.js';
+export {
+  ATTR,
+  EVENT,
+  EDGE_PREDECESSOR,
+  SPAN_BINDING_KEY,
+  JOIN_EXEC_ACT,
+  TOKEN_LOG_EVENT,
+} from '../base/conventions.js';
 export { EctSpanProcessor, type EctSpanProcessorOptions, type IssuedToken, type TokenSink } from './processor.js';
 export { EctPropagator, type EctPropagatorOptions, type EctMode } from './propagator.js';
 export { EctSpanExporter, type EctSpanExporterOptions, type SpanExporterLike } from './export/span-exporter.js';
-export { TokenPipeline, type TokenPipelineOptions, type SignedToken, type EctLogger, type EctLoggerProvider, type EctLogRecord } from './export/token-pipeline.js';
+export {
+  TokenPipeline,
+  type TokenPipelineOptions,
+  type SignedToken,
+  type EctLogger,
+  type EctLoggerProvider,
+  type EctLogRecord,
+} from './export/token-pipeline.js';
 export { CountingLogExporter, type LogRecordExporterLike } from './export/counting-log-exporter.js';
 export { OtlpJsonFileSpanExporter, OtlpJsonFileLogExporter } from './export/otlp-json-file.js';
-export { httpResponseHook, undiciResponseHook, tagServerResponse, readResponseToken, type HookDeps } from './http/response-hooks.js';
+export {
+  httpResponseHook,
+  undiciResponseHook,
+  tagServerResponse,
+  readResponseToken,
+  type HookDeps,
+} from './http/response-hooks.js';
 export { installEnforcement } from './http/enforcement.js';
 export { createEctBridge, createEctBridgeFromConfig, type EctBridge, type EctBridgeOptions } from './bridge.js';
 export { configFromEnv, EctConfigError, type BatchSpanProcessorSettings, type EctEnvConfig } from './config.js';

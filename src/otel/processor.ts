@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { trace, type Attributes, type Context, type SpanContext } from '@opentelemetry/api';
-import { ATTR, EDGE_PREDECESSOR, EVENT, GEN_AI_INPUT_KEYS, GEN_AI_OUTPUT_KEYS, JOIN_EXEC_ACT, SPAN_BINDING_KEY } from '../base/conventions.js';
+import {
+  ATTR,
+  EDGE_PREDECESSOR,
+  EVENT,
+  GEN_AI_INPUT_KEYS,
+  GEN_AI_OUTPUT_KEYS,
+  JOIN_EXEC_ACT,
+  SPAN_BINDING_KEY,
+} from '../base/conventions.js';
 import { LIMITS } from '../base/limits.js';
 import type { EctClaims, JsonObject } from '../token/claims.js';
 import { BoundedMap } from '../base/bounded-map.js';
@@ -116,7 +124,8 @@ export class EctSpanProcessor {
   readonly #states: LiveSpans<SpanState>;
   // Recent tokens by span id (bounded, oldest out first): span links and the exporter resolve here.
   readonly #bySpanId: BoundedMap<string, TokenRef>;
-  readonly #buildClaims: SpanClaimsBuilder = (span, jti, pred, iat, wid) => this.#claimsFor(span, jti, pred, iat, wid, undefined);
+  readonly #buildClaims: SpanClaimsBuilder = (span, jti, pred, iat, wid) =>
+    this.#claimsFor(span, jti, pred, iat, wid, undefined);
   #issuerCache: { resource: object; issuer: string } | undefined;
 
   constructor(options: EctSpanProcessorOptions) {
@@ -180,7 +189,11 @@ export class EctSpanProcessor {
     const stale = state.startPreds.some((t) => nowSeconds - t.iat > this.#ttl - 60);
     // Signing is what costs here: only sign the predecessors themselves when they may be sent as
     // they are (a stale or too numerous set goes out as one join token either way).
-    if (!stale && state.startPreds.length <= LIMITS.maxHeaderTokens && fitsExecutionContext(state.startPreds.map((t) => t.compact()))) {
+    if (
+      !stale &&
+      state.startPreds.length <= LIMITS.maxHeaderTokens &&
+      fitsExecutionContext(state.startPreds.map((t) => t.compact()))
+    ) {
       return state.startPreds;
     }
     const join = this.#issueJoin(state.span, state, state.startPreds);
@@ -219,7 +232,10 @@ export class EctSpanProcessor {
 
   #start(span: EctWritableSpan, parentContext: Context): void {
     if (this.#states.full) {
-      this.stats.fail('spans.untracked', new Error(`more than ${this.#states.capacity} live spans (spans that never end?): new spans get no token`));
+      this.stats.fail(
+        'spans.untracked',
+        new Error(`more than ${this.#states.capacity} live spans (spans that never end?): new spans get no token`),
+      );
       return;
     }
     const jti = randomUUID();
@@ -227,7 +243,8 @@ export class EctSpanProcessor {
     const parentSpan = trace.getSpan(parentContext);
     const parent = parentSpan === undefined ? undefined : this.#states.get(parentSpan);
     // Copied only when there is something to copy: most first children start with nothing.
-    let startPreds = parent === undefined || parent.frontier.size === 0 ? (NO_TOKENS as TokenRef[]) : parent.frontier.toArray();
+    let startPreds =
+      parent === undefined || parent.frontier.size === 0 ? (NO_TOKENS as TokenRef[]) : parent.frontier.toArray();
     let unique = true;
     let remote: readonly TokenRef[] = NO_TOKENS;
     if (span.parentSpanContext?.isRemote === true) {
@@ -238,7 +255,11 @@ export class EctSpanProcessor {
       const failures = incomingFailures(parentContext);
       if (failures.length > 0) {
         span.setAttribute(ATTR.incomingRejected, failures.length);
-        for (const failure of failures) span.addEvent(EVENT.verificationFailed, { [ATTR.errorCode]: failure.code, [ATTR.errorMessage]: failure.message });
+        for (const failure of failures)
+          span.addEvent(EVENT.verificationFailed, {
+            [ATTR.errorCode]: failure.code,
+            [ATTR.errorMessage]: failure.message,
+          });
       }
     }
     for (const link of span.links) {
@@ -253,7 +274,12 @@ export class EctSpanProcessor {
       parent?.wid ??
       sharedWorkflow(remote) ??
       traceIdToUuid(span.spanContext().traceId);
-    const frontier = startPreds.length === 0 ? new Frontier() : unique ? Frontier.ofUnique(startPreds.slice()) : new Frontier(startPreds);
+    const frontier =
+      startPreds.length === 0
+        ? new Frontier()
+        : unique
+          ? Frontier.ofUnique(startPreds.slice())
+          : new Frontier(startPreds);
     const state: SpanState = {
       span,
       jti,
@@ -311,7 +337,12 @@ export class EctSpanProcessor {
     scope.frontier.replace(coveredSet(covered), replacements);
   }
 
-  #issue(span: EctWritableSpan, state: SpanState, extra: Partial<SpanBinding> | undefined, frontier: readonly TokenRef[] = state.frontier.entries): void {
+  #issue(
+    span: EctWritableSpan,
+    state: SpanState,
+    extra: Partial<SpanBinding> | undefined,
+    frontier: readonly TokenRef[] = state.frontier.entries,
+  ): void {
     let preds = frontier;
     while (preds.length > this.#maxPred) preds = this.#fold(span, state, preds);
     const pred = new Array<string>(preds.length);
@@ -336,7 +367,14 @@ export class EctSpanProcessor {
     this.#sink?.push(ref);
   }
 
-  #claimsFor(span: EctReadableSpan, jti: string, pred: readonly string[], iat: number, wid: string, extra: Partial<SpanBinding> | undefined): EctClaims {
+  #claimsFor(
+    span: EctReadableSpan,
+    jti: string,
+    pred: readonly string[],
+    iat: number,
+    wid: string,
+    extra: Partial<SpanBinding> | undefined,
+  ): EctClaims {
     const attributes = span.attributes;
     const claims = newClaims({
       iss: this.#issuerFor(span),
@@ -359,7 +397,8 @@ export class EctSpanProcessor {
   /** Folds `preds` into join tokens of at most `maxPred` entries each. */
   #fold(span: EctWritableSpan, state: SpanState, preds: readonly TokenRef[]): TokenRef[] {
     const joins: TokenRef[] = [];
-    for (let i = 0; i < preds.length; i += this.#maxPred) joins.push(this.#issueJoin(span, state, preds.slice(i, i + this.#maxPred)));
+    for (let i = 0; i < preds.length; i += this.#maxPred)
+      joins.push(this.#issueJoin(span, state, preds.slice(i, i + this.#maxPred)));
     return joins;
   }
 

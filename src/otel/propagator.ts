@@ -1,5 +1,11 @@
 import { isTracingSuppressed } from '@opentelemetry/core';
-import { trace, type Context, type TextMapGetter, type TextMapPropagator, type TextMapSetter } from '@opentelemetry/api';
+import {
+  trace,
+  type Context,
+  type TextMapGetter,
+  type TextMapPropagator,
+  type TextMapSetter,
+} from '@opentelemetry/api';
 import { EctError, EctReplayError, isEctError } from '../base/errors.js';
 import { MemoryReplayCache, type ReplayStore } from '../token/replay.js';
 import type { VerifiedEct } from '../token/claims.js';
@@ -11,7 +17,7 @@ import type { EctVerifier } from '../token/verify.js';
 import { boundSpanContext } from './binding.js';
 import { INCOMING_FAILURES, INCOMING_TOKENS } from './context-keys.js';
 import type { EctSpanProcessor } from './processor.js';
-import { EctStats, guard } from './stats.js';
+import { type EctStats, guard } from './stats.js';
 import { remoteToken, type TokenRef } from './token-ref.js';
 
 /** What the receiving side does with tokens that fail verification. */
@@ -88,7 +94,10 @@ export class EctPropagator implements TextMapPropagator {
    * path (a callee's token coming back). With `callerSpanId`, each token is also checked against
    * the replay store.
    */
-  verifyValues(values: string | string[] | undefined, callerSpanId?: string): { tokens: TokenRef[]; failures: EctError[]; covers: string[] } {
+  verifyValues(
+    values: string | string[] | undefined,
+    callerSpanId?: string,
+  ): { tokens: TokenRef[]; failures: EctError[]; covers: string[] } {
     const tokens: TokenRef[] = [];
     const failures: EctError[] = [];
     const covers: string[] = [];
@@ -104,7 +113,10 @@ export class EctPropagator implements TextMapPropagator {
       try {
         const verified = this.#verify(token);
         const { wid, jti, exp } = verified.claims;
-        if (callerSpanId !== undefined && !this.#replay.checkAndRecord(`${wid ?? ''}\u0000${callerSpanId}`, jti, exp, Math.floor(Date.now() / 1000))) {
+        if (
+          callerSpanId !== undefined &&
+          !this.#replay.checkAndRecord(`${wid ?? ''}\u0000${callerSpanId}`, jti, exp, Math.floor(Date.now() / 1000))
+        ) {
           throw new EctReplayError(jti);
         }
         tokens.push(remoteToken(verified, boundSpanContext(verified.claims)));

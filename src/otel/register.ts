@@ -16,7 +16,10 @@ const { diag } = await import('@opentelemetry/api');
 try {
   const { shutdown } = await startEctNodeSdk();
   process.once('beforeExit', () => void shutdown());
-  for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+  for (const [signal, code] of [
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const) {
     const onSignal = () => {
       const theirs = process.listenerCount(signal) > 0;
       void shutdown().finally(() => {

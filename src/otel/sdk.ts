@@ -32,7 +32,8 @@ export interface EctNodeSdk {
  */
 export async function startEctNodeSdk(config: EctEnvConfig = configFromEnv()): Promise<EctNodeSdk> {
   if (process.env.OTEL_LOG_LEVEL !== undefined) {
-    const level = DiagLogLevel[process.env.OTEL_LOG_LEVEL.toUpperCase() as keyof typeof DiagLogLevel] ?? DiagLogLevel.WARN;
+    const level =
+      DiagLogLevel[process.env.OTEL_LOG_LEVEL.toUpperCase() as keyof typeof DiagLogLevel] ?? DiagLogLevel.WARN;
     diag.setLogger(new DiagConsoleLogger(), level);
   } else {
     diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.WARN);
@@ -50,15 +51,29 @@ export async function startEctNodeSdk(config: EctEnvConfig = configFromEnv()): P
     logExporters.push(new OtlpJsonFileLogExporter(join(config.fileExportDir, `tokens-${base}.jsonl`)));
   }
   const exporting = spanExporters.map(
-    (exporter) => new BatchSpanProcessor({ exporter: bridge === undefined ? exporter : bridge.wrapExporter(exporter, { dropHashedContent: config.dropGenAiContent }), ...config.batchSpanProcessor }),
+    (exporter) =>
+      new BatchSpanProcessor({
+        exporter:
+          bridge === undefined
+            ? exporter
+            : bridge.wrapExporter(exporter, { dropHashedContent: config.dropGenAiContent }),
+        ...config.batchSpanProcessor,
+      }),
   );
   const sdk = new NodeSDK({
     spanProcessors: bridge === undefined ? exporting : [bridge.processor, ...exporting],
     logRecordProcessors: logExporters.map(
-      (exporter) => new BatchLogRecordProcessor({ exporter: bridge === undefined ? exporter : new CountingLogExporter(exporter, bridge.stats) }),
+      (exporter) =>
+        new BatchLogRecordProcessor({
+          exporter: bridge === undefined ? exporter : new CountingLogExporter(exporter, bridge.stats),
+        }),
     ),
     textMapPropagator: new CompositePropagator({
-      propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator(), ...(bridge === undefined ? [] : [bridge.propagator])],
+      propagators: [
+        new W3CTraceContextPropagator(),
+        new W3CBaggagePropagator(),
+        ...(bridge === undefined ? [] : [bridge.propagator]),
+      ],
     }),
     instrumentations: [
       getNodeAutoInstrumentations({
@@ -76,7 +91,8 @@ export async function startEctNodeSdk(config: EctEnvConfig = configFromEnv()): P
   sdk.start();
   bridge?.stats.bindMeter(metrics.getMeter('otel-ect'));
   let stopping: Promise<void> | undefined;
-  const shutdown = () => (stopping ??= sdk.shutdown().catch((error: unknown) => diag.warn(`otel-ect: shutdown failed: ${String(error)}`)));
+  const shutdown = () =>
+    (stopping ??= sdk.shutdown().catch((error: unknown) => diag.warn(`otel-ect: shutdown failed: ${String(error)}`)));
   return { sdk, bridge, shutdown };
 }
 
@@ -84,7 +100,9 @@ export async function startEctNodeSdk(config: EctEnvConfig = configFromEnv()): P
  * Requests to the SDK's own Prometheus endpoint are not the application's work: untraced, so they
  * get no token (else every scrape would add a signed record to the audit trail).
  */
-function httpIgnoreOwnEndpoints(env: NodeJS.ProcessEnv = process.env): { ignoreIncomingRequestHook?: (request: { url?: string; socket?: { localPort?: number } }) => boolean } {
+function httpIgnoreOwnEndpoints(env: NodeJS.ProcessEnv = process.env): {
+  ignoreIncomingRequestHook?: (request: { url?: string; socket?: { localPort?: number } }) => boolean;
+} {
   if (!(env.OTEL_METRICS_EXPORTER ?? '').split(',').some((e) => e.trim() === 'prometheus')) return {};
   const port = Number(env.OTEL_EXPORTER_PROMETHEUS_PORT ?? 9464);
   return { ignoreIncomingRequestHook: (request) => request.socket?.localPort === port };

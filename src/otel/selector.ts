@@ -24,14 +24,20 @@ export const ALL_SPANS: SpanSelector = () => true;
  * @example parseSelector('server,client,genai')
  */
 export function parseSelector(text: string | undefined): SpanSelector {
-  const words = (text ?? 'all').split(',').map((w) => w.trim().toLowerCase()).filter((w) => w !== '');
+  const words = (text ?? 'all')
+    .split(',')
+    .map((w) => w.trim().toLowerCase())
+    .filter((w) => w !== '');
   if (words.length === 0 || words.includes('all')) return ALL_SPANS;
   const kinds = new Set<SpanKind>();
   let genAi = false;
   for (const word of words) {
     if (word === 'genai') genAi = true;
     else if (word in KINDS) kinds.add(KINDS[word]!);
-    else throw new Error(`ECT_SELECTOR: unknown word ${JSON.stringify(word)} (all, server, client, internal, producer, consumer, genai)`);
+    else
+      throw new Error(
+        `ECT_SELECTOR: unknown word ${JSON.stringify(word)} (all, server, client, internal, producer, consumer, genai)`,
+      );
   }
   return (span) => kinds.has(span.kind) || (genAi && span.attributes[GEN_AI_OPERATION] !== undefined);
 }

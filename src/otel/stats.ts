@@ -39,7 +39,9 @@ const DESCRIPTIONS: Record<EctCounter, string> = {
  * exporter cannot flood the application's logs.
  */
 export class EctStats {
-  readonly #counts: Record<EctCounter, number> = Object.fromEntries(Object.keys(DESCRIPTIONS).map((c) => [c, 0])) as Record<EctCounter, number>;
+  readonly #counts: Record<EctCounter, number> = Object.fromEntries(
+    Object.keys(DESCRIPTIONS).map((c) => [c, 0]),
+  ) as Record<EctCounter, number>;
 
   /** Adds to a counter. */
   add(counter: EctCounter, by = 1): void {
@@ -51,7 +53,9 @@ export class EctStats {
     const before = this.get(counter);
     this.add(counter, by);
     if (before === 0 || Math.floor(before / 1000) !== Math.floor((before + by) / 1000)) {
-      diag.warn(`otel-ect: ${DESCRIPTIONS[counter]} (${before + by} so far): ${error instanceof Error ? error.message : String(error)}`);
+      diag.warn(
+        `otel-ect: ${DESCRIPTIONS[counter]} (${before + by} so far): ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
 
@@ -62,7 +66,10 @@ export class EctStats {
 
   /** All counters, for tests and status pages. */
   snapshot(): Record<EctCounter, number> {
-    return Object.fromEntries((Object.keys(DESCRIPTIONS) as EctCounter[]).map((c) => [c, this.get(c)])) as Record<EctCounter, number>;
+    return Object.fromEntries((Object.keys(DESCRIPTIONS) as EctCounter[]).map((c) => [c, this.get(c)])) as Record<
+      EctCounter,
+      number
+    >;
   }
 
   /**
@@ -72,7 +79,9 @@ export class EctStats {
    */
   bindMeter(meter: Meter): void {
     for (const counter of Object.keys(DESCRIPTIONS) as EctCounter[]) {
-      meter.createObservableCounter(`ect.${counter}`, { description: DESCRIPTIONS[counter] }).addCallback((result) => result.observe(this.get(counter)));
+      meter
+        .createObservableCounter(`ect.${counter}`, { description: DESCRIPTIONS[counter] })
+        .addCallback((result) => result.observe(this.get(counter)));
     }
   }
 }

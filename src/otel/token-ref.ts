@@ -19,7 +19,13 @@ export interface TokenRef {
 const NO_PRED: readonly string[] = Object.freeze([]);
 
 /** Builds the claims of a span's token from the ended span, when the token is first signed. */
-export type SpanClaimsBuilder = (span: EctReadableSpan, jti: string, pred: readonly string[], iat: number, wid: string) => EctClaims;
+export type SpanClaimsBuilder = (
+  span: EctReadableSpan,
+  jti: string,
+  pred: readonly string[],
+  iat: number,
+  wid: string,
+) => EctClaims;
 
 /**
  * A token issued by this process: one object is the pending token, the frontier entry and the
@@ -37,7 +43,14 @@ export class LocalToken extends PendingEct implements TokenRef {
   #span: EctReadableSpan | undefined;
   #pred: readonly string[] = NO_PRED;
 
-  private constructor(signer: EctSigner, jti: string, iat: number, wid: string | undefined, spanContext: SpanContext | undefined, claims?: EctClaims) {
+  private constructor(
+    signer: EctSigner,
+    jti: string,
+    iat: number,
+    wid: string | undefined,
+    spanContext: SpanContext | undefined,
+    claims?: EctClaims,
+  ) {
     super(signer, jti, claims);
     this.iat = iat;
     this.wid = wid;
@@ -50,7 +63,15 @@ export class LocalToken extends PendingEct implements TokenRef {
   }
 
   /** A span's token, its claims built by `build` from the (by then ended) span on first demand. */
-  static ofSpan(signer: EctSigner, span: EctReadableSpan, jti: string, pred: readonly string[], iat: number, wid: string, build: SpanClaimsBuilder): LocalToken {
+  static ofSpan(
+    signer: EctSigner,
+    span: EctReadableSpan,
+    jti: string,
+    pred: readonly string[],
+    iat: number,
+    wid: string,
+    build: SpanClaimsBuilder,
+  ): LocalToken {
     const token = new LocalToken(signer, jti, iat, wid, span.spanContext());
     token.#build = build;
     token.#span = span;

@@ -26,5 +26,7 @@ export function isCanonicalBase64url(text: string): boolean {
  * @example base64url('{"alg":"ES256"}') // 'eyJhbGciOiJFUzI1NiJ9'
  */
 export function base64url(data: string | Uint8Array): string {
-  return (typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength)).toString('base64url');
+  return (
+    typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+  ).toString('base64url');
 }

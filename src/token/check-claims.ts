@@ -1,7 +1,7 @@
 import type { VerificationKey } from '../keys/types.js';
 import type { DraftVersion } from '../base/algorithms.js';
 import type { EctClaims, JsonObject } from './claims.js';
-import { EctClaimError, EctHeaderError, EctReplayError, EctTimeError } from '../base/errors.js';
+import { EctClaimError, EctReplayError, EctTimeError } from '../base/errors.js';
 import { isHashValue, isUuid, jsonDepth } from './formats.js';
 import type { ResolvedVerifyOptions } from './options.js';
 
@@ -25,7 +25,8 @@ export function checkClaims(
   if (options.replay !== undefined && !options.audit) {
     // Remember the jti for as long as checkTimes would still accept the token: exp plus the skew.
     const acceptedUntil = claims.exp + options.clockSkewSeconds;
-    if (!options.replay.checkAndRecord(claims.wid ?? '', claims.jti, acceptedUntil, now)) throw new EctReplayError(claims.jti);
+    if (!options.replay.checkAndRecord(claims.wid ?? '', claims.jti, acceptedUntil, now))
+      throw new EctReplayError(claims.jti);
   }
   checkFormats(claims, options);
   options.policy?.(claims);
@@ -42,7 +43,12 @@ export function readClaims(p: Record<string, unknown>): { claims: EctClaims; dra
   const iss = requireString(p, 'iss');
   const aud = p.aud;
   if (aud === undefined) missing('aud');
-  if (!((typeof aud === 'string' && aud !== '') || (Array.isArray(aud) && aud.length > 0 && aud.every((a) => typeof a === 'string' && a !== '')))) {
+  if (
+    !(
+      (typeof aud === 'string' && aud !== '') ||
+      (Array.isArray(aud) && aud.length > 0 && aud.every((a) => typeof a === 'string' && a !== ''))
+    )
+  ) {
     invalid('aud', 'aud must be a string or a non-empty array of strings');
   }
   const iat = requireNumericDate(p, 'iat');
@@ -55,16 +61,26 @@ export function readClaims(p: Record<string, unknown>): { claims: EctClaims; dra
   if (!hasPred && !hasPar) missing('pred');
   const predName = hasPred ? 'pred' : 'par';
   const pred = p[predName];
-  if (!Array.isArray(pred) || !pred.every((entry) => typeof entry === 'string')) invalid(predName, `${predName} must be an array of strings`);
+  if (!Array.isArray(pred) || !pred.every((entry) => typeof entry === 'string'))
+    invalid(predName, `${predName} must be an array of strings`);
   const extName = 'ect_ext' in p ? 'ect_ext' : 'ext' in p ? 'ext' : undefined;
   if ('ect_ext' in p && 'ext' in p) invalid('ect_ext', 'token carries both ect_ext (-01) and ext (-00)');
-  const claims: EctClaims = { iss, aud: aud as string | string[], iat, exp, jti, exec_act: execAct, pred: pred as string[] };
+  const claims: EctClaims = {
+    iss,
+    aud: aud as string | string[],
+    iat,
+    exp,
+    jti,
+    exec_act: execAct,
+    pred: pred as string[],
+  };
   if (p.wid !== undefined) claims.wid = requireString(p, 'wid');
   if (p.inp_hash !== undefined) claims.inp_hash = requireString(p, 'inp_hash');
   if (p.out_hash !== undefined) claims.out_hash = requireString(p, 'out_hash');
   if (extName !== undefined) {
     const ext = p[extName];
-    if (ext === null || typeof ext !== 'object' || Array.isArray(ext)) invalid(extName, `${extName} must be a JSON object`);
+    if (ext === null || typeof ext !== 'object' || Array.isArray(ext))
+      invalid(extName, `${extName} must be a JSON object`);
     claims.ect_ext = ext as JsonObject;
   }
   return { claims, draft: hasPar || extName === 'ext' ? '00' : '01' };
@@ -75,11 +91,14 @@ function checkIssuer(iss: string, key: VerificationKey, options: ResolvedVerifyO
   for (const [issuer, kids] of Object.entries(options.issuers)) if (kids.includes(key.kid)) bound.add(issuer);
   if (bound.size === 0) {
     if (options.strictIssuerBinding) {
-      throw new EctClaimError('ECT_ISS_MISMATCH', `key ${key.kid} has no issuer binding and strict binding is on`, { claim: 'iss' });
+      throw new EctClaimError('ECT_ISS_MISMATCH', `key ${key.kid} has no issuer binding and strict binding is on`, {
+        claim: 'iss',
+      });
     }
     return;
   }
-  if (!bound.has(iss)) throw new EctClaimError('ECT_ISS_MISMATCH', `key ${key.kid} is not bound to issuer ${iss}`, { claim: 'iss' });
+  if (!bound.has(iss))
+    throw new EctClaimError('ECT_ISS_MISMATCH', `key ${key.kid} is not bound to issuer ${iss}`, { claim: 'iss' });
 }
 
 function checkAudience(aud: string | string[], accepted: readonly string[]): void {
@@ -101,19 +120,26 @@ export function checkTimes(claims: EctClaims, now: number, options: ResolvedVeri
     throw new EctTimeError('ECT_IAT_FUTURE', 'iat is in the future beyond the allowed clock skew', { claim: 'iat' });
   }
   if (options.audit) return;
-  if (claims.exp <= now - options.clockSkewSeconds) throw new EctTimeError('ECT_EXPIRED', 'token has expired', { claim: 'exp' });
+  if (claims.exp <= now - options.clockSkewSeconds)
+    throw new EctTimeError('ECT_EXPIRED', 'token has expired', { claim: 'exp' });
   if (claims.iat < now - options.maxAgeSeconds - options.clockSkewSeconds) {
-    throw new EctTimeError('ECT_TOO_OLD', `token is older than the ${options.maxAgeSeconds} s maximum age`, { claim: 'iat' });
+    throw new EctTimeError('ECT_TOO_OLD', `token is older than the ${options.maxAgeSeconds} s maximum age`, {
+      claim: 'iat',
+    });
   }
 }
 
 function checkFormats(claims: EctClaims, options: ResolvedVerifyOptions): void {
   if (!isUuid(claims.jti)) format('jti', 'jti must be a UUID');
   if (claims.wid !== undefined && !isUuid(claims.wid)) format('wid', 'wid must be a UUID');
-  if (claims.inp_hash !== undefined && !isHashValue(claims.inp_hash)) format('inp_hash', 'inp_hash must be 43 chars of base64url SHA-256');
-  if (claims.out_hash !== undefined && !isHashValue(claims.out_hash)) format('out_hash', 'out_hash must be 43 chars of base64url SHA-256');
+  if (claims.inp_hash !== undefined && !isHashValue(claims.inp_hash))
+    format('inp_hash', 'inp_hash must be 43 chars of base64url SHA-256');
+  if (claims.out_hash !== undefined && !isHashValue(claims.out_hash))
+    format('out_hash', 'out_hash must be 43 chars of base64url SHA-256');
   if (claims.pred.length > options.maxPred) {
-    throw new EctClaimError('ECT_PRED_TOO_MANY', `pred has ${claims.pred.length} entries, over ${options.maxPred}`, { claim: 'pred' });
+    throw new EctClaimError('ECT_PRED_TOO_MANY', `pred has ${claims.pred.length} entries, over ${options.maxPred}`, {
+      claim: 'pred',
+    });
   }
   for (const entry of claims.pred) if (!isUuid(entry)) format('pred', 'every pred entry must be a UUID');
   if (new Set(claims.pred).size !== claims.pred.length) format('pred', 'pred lists an entry twice');
@@ -121,10 +147,14 @@ function checkFormats(claims: EctClaims, options: ResolvedVerifyOptions): void {
   if (claims.ect_ext !== undefined) {
     const bytes = Buffer.byteLength(JSON.stringify(claims.ect_ext));
     if (bytes > options.maxExtBytes) {
-      throw new EctClaimError('ECT_EXT_TOO_LARGE', `ect_ext is ${bytes} bytes, over ${options.maxExtBytes}`, { claim: 'ect_ext' });
+      throw new EctClaimError('ECT_EXT_TOO_LARGE', `ect_ext is ${bytes} bytes, over ${options.maxExtBytes}`, {
+        claim: 'ect_ext',
+      });
     }
     if (jsonDepth(claims.ect_ext, options.maxExtDepth + 1) > options.maxExtDepth) {
-      throw new EctClaimError('ECT_EXT_TOO_DEEP', `ect_ext nests deeper than ${options.maxExtDepth}`, { claim: 'ect_ext' });
+      throw new EctClaimError('ECT_EXT_TOO_DEEP', `ect_ext nests deeper than ${options.maxExtDepth}`, {
+        claim: 'ect_ext',
+      });
     }
   }
 }

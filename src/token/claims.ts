@@ -53,4 +53,3 @@ export interface VerifiedEct {
   /** Which draft's claim names the token used. */
   draft: DraftVersion;
 }
-

@@ -9,7 +9,10 @@ import { LIMITS } from '../base/limits.js';
  *
  * @example const { payload } = decodeUnverified(token); console.log(payload.exec_act);
  */
-export function decodeUnverified(token: string, maxTokenBytes: number = LIMITS.maxTokenBytes): { header: EctHeader; payload: Record<string, unknown> } {
+export function decodeUnverified(
+  token: string,
+  maxTokenBytes: number = LIMITS.maxTokenBytes,
+): { header: EctHeader; payload: Record<string, unknown> } {
   const parsed = parseCompact(token, { maxTokenBytes, algorithms: SUPPORTED_ALGORITHMS });
   return { header: parsed.header, payload: decodeJsonObject(parsed.payloadB64, 'payload') };
 }

@@ -27,7 +27,10 @@ function limitsOf(limits: HeaderLimits): Required<HeaderLimits> {
  *
  * @example parseExecutionContext(req.headers['execution-context']) // ['eyJ…', 'eyJ…']
  */
-export function parseExecutionContext(value: string | readonly string[] | undefined, limits: HeaderLimits = {}): string[] {
+export function parseExecutionContext(
+  value: string | readonly string[] | undefined,
+  limits: HeaderLimits = {},
+): string[] {
   if (value === undefined) return [];
   const { maxTokens, maxBytes, maxTokenBytes } = limitsOf(limits);
   const lines = typeof value === 'string' ? [value] : value;
@@ -39,9 +42,11 @@ export function parseExecutionContext(value: string | readonly string[] | undefi
     for (const part of line.split(',')) {
       const token = part.trim();
       if (token === '') continue;
-      if (token.length > maxTokenBytes) throw new EctHeaderLimitError(`an Execution-Context token is over ${maxTokenBytes} bytes`);
+      if (token.length > maxTokenBytes)
+        throw new EctHeaderLimitError(`an Execution-Context token is over ${maxTokenBytes} bytes`);
       tokens.push(token);
-      if (tokens.length > maxTokens) throw new EctHeaderLimitError(`Execution-Context carries over ${maxTokens} tokens`);
+      if (tokens.length > maxTokens)
+        throw new EctHeaderLimitError(`Execution-Context carries over ${maxTokens} tokens`);
     }
   }
   return tokens;
@@ -56,8 +61,10 @@ export function parseExecutionContext(value: string | readonly string[] | undefi
  */
 export function formatExecutionContext(tokens: readonly string[], limits: HeaderLimits = {}): string {
   const { maxTokens, maxBytes, maxTokenBytes } = limitsOf(limits);
-  if (tokens.length > maxTokens) throw new EctHeaderLimitError(`${tokens.length} tokens, over ${maxTokens} per message`);
-  if (tokens.some((token) => token.length > maxTokenBytes)) throw new EctHeaderLimitError(`a token is over ${maxTokenBytes} bytes`);
+  if (tokens.length > maxTokens)
+    throw new EctHeaderLimitError(`${tokens.length} tokens, over ${maxTokens} per message`);
+  if (tokens.some((token) => token.length > maxTokenBytes))
+    throw new EctHeaderLimitError(`a token is over ${maxTokenBytes} bytes`);
   const value = tokens.join(', ');
   if (value.length > maxBytes) throw new EctHeaderLimitError(`${value.length} bytes, over ${maxBytes} per message`);
   return value;

@@ -36,7 +36,8 @@ export interface VerifyOptions {
 }
 
 /** {@link VerifyOptions} with every default filled in. */
-export interface ResolvedVerifyOptions extends Required<Omit<VerifyOptions, 'audience' | 'replay' | 'now' | 'policy' | 'issuers'>> {
+export interface ResolvedVerifyOptions
+  extends Required<Omit<VerifyOptions, 'audience' | 'replay' | 'now' | 'policy' | 'issuers'>> {
   audience: readonly string[];
   issuers: Readonly<Record<string, readonly string[]>>;
   replay: ReplayStore | undefined;
@@ -52,7 +53,12 @@ const DEFAULT_ALGORITHMS: readonly EctAlgorithm[] = ['ES256', 'ES384', 'EdDSA'];
  * @example const resolved = resolveVerifyOptions({ keys, audience: 'spiffe://example.org' });
  */
 export function resolveVerifyOptions(options: VerifyOptions): ResolvedVerifyOptions {
-  const audience = options.audience === undefined ? [] : typeof options.audience === 'string' ? [options.audience] : [...options.audience];
+  const audience =
+    options.audience === undefined
+      ? []
+      : typeof options.audience === 'string'
+        ? [options.audience]
+        : [...options.audience];
   return {
     keys: options.keys,
     algorithms: options.algorithms ?? DEFAULT_ALGORITHMS,

@@ -31,7 +31,10 @@ export function parseCompact(token: string, options: ParseOptions): ParsedCompac
   }
   // Length in UTF-16 units bounds the UTF-8 length from below; anything non-ASCII is malformed anyway.
   if (token.length > options.maxTokenBytes) {
-    throw new EctFormatError('ECT_TOO_LARGE', `token is ${token.length} bytes, over the ${options.maxTokenBytes}-byte cap`);
+    throw new EctFormatError(
+      'ECT_TOO_LARGE',
+      `token is ${token.length} bytes, over the ${options.maxTokenBytes}-byte cap`,
+    );
   }
   const firstDot = token.indexOf('.');
   const secondDot = firstDot < 0 ? -1 : token.indexOf('.', firstDot + 1);
@@ -60,7 +63,8 @@ export function parseCompact(token: string, options: ParseOptions): ParsedCompac
 export function decodeJsonObject(b64: string | Uint8Array, what: 'header' | 'payload'): Record<string, unknown> {
   let value: unknown;
   try {
-    const bytes = typeof b64 === 'string' ? Buffer.from(b64, 'base64url') : Buffer.from(b64.buffer, b64.byteOffset, b64.byteLength);
+    const bytes =
+      typeof b64 === 'string' ? Buffer.from(b64, 'base64url') : Buffer.from(b64.buffer, b64.byteOffset, b64.byteLength);
     value = JSON.parse(bytes.toString('utf8'));
   } catch (cause) {
     throw new EctFormatError('ECT_MALFORMED', `${what} is not valid JSON`, { cause });
@@ -78,12 +82,20 @@ function checkHeader(raw: Record<string, unknown>, algorithms: readonly EctAlgor
   if (typ !== TYP_01 && typ !== TYP_00) {
     throw new EctHeaderError('ECT_TYP_INVALID', `typ must be "${TYP_01}" or "${TYP_00}"`, { claim: 'typ' });
   }
-  if (typeof alg !== 'string' || !algorithms.includes(alg as EctAlgorithm) || !SUPPORTED_ALGORITHMS.includes(alg as EctAlgorithm)) {
-    throw new EctHeaderError('ECT_ALG_NOT_ALLOWED', `alg ${JSON.stringify(alg)} is not in the allowlist`, { claim: 'alg' });
+  if (
+    typeof alg !== 'string' ||
+    !algorithms.includes(alg as EctAlgorithm) ||
+    !SUPPORTED_ALGORITHMS.includes(alg as EctAlgorithm)
+  ) {
+    throw new EctHeaderError('ECT_ALG_NOT_ALLOWED', `alg ${JSON.stringify(alg)} is not in the allowlist`, {
+      claim: 'alg',
+    });
   }
   // No extension is understood, so any critical one must fail (RFC 7515 §4.1.11), as in jose.
   if ('crit' in raw || 'b64' in raw) {
-    throw new EctFormatError('ECT_MALFORMED', 'header carries crit/b64 extensions, none are supported', { claim: 'crit' });
+    throw new EctFormatError('ECT_MALFORMED', 'header carries crit/b64 extensions, none are supported', {
+      claim: 'crit',
+    });
   }
   if (typeof kid !== 'string' || kid.length === 0) {
     throw new EctHeaderError('ECT_KID_MISSING', 'kid is required', { claim: 'kid' });

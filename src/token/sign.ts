@@ -35,7 +35,10 @@ export class PendingEct {
   get claims(): Readonly<EctClaims> {
     if (this.#claims === undefined) {
       const claims = this.buildClaims();
-      if (claims.jti !== this.jti) throw new EctError('ECT_SIGNING_FAILED', `claims built for ${claims.jti}, expected ${this.jti}`, { status: 500 });
+      if (claims.jti !== this.jti)
+        throw new EctError('ECT_SIGNING_FAILED', `claims built for ${claims.jti}, expected ${this.jti}`, {
+          status: 500,
+        });
       this.#claims = Object.freeze(claims);
     }
     return this.#claims;
@@ -83,7 +86,9 @@ export class EctSigner {
   constructor(key: SigningKey, options: SignerOptions = {}) {
     this.key = key;
     this.draft = options.draft ?? '01';
-    this.#headerB64 = base64url(JSON.stringify({ alg: key.alg, typ: this.draft === '00' ? TYP_00 : TYP_01, kid: key.kid }));
+    this.#headerB64 = base64url(
+      JSON.stringify({ alg: key.alg, typ: this.draft === '00' ? TYP_00 : TYP_01, kid: key.kid }),
+    );
     this.#digest = DIGEST[key.alg];
     this.#signOptions = { key: key.privateKey, dsaEncoding: 'ieee-p1363' };
     this.#input = this.#inputBuffer(8192);

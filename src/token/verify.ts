@@ -4,10 +4,9 @@ import type { VerificationKey } from '../keys/types.js';
 import { DIGEST, SIGNATURE_BYTES } from '../base/algorithms.js';
 import type { VerifiedEct } from './claims.js';
 import { checkClaims } from './check-claims.js';
-import { EctError, EctFormatError, EctHeaderError, EctSignatureError } from '../base/errors.js';
+import { type EctError, EctFormatError, EctHeaderError, EctSignatureError } from '../base/errors.js';
 import { resolveVerifyOptions, type ResolvedVerifyOptions, type VerifyOptions } from './options.js';
 import { decodeJsonObject, parseCompact, type ParsedCompact } from './parse.js';
-
 
 /**
  * A verifier with its options resolved once: the profile's procedure in order, each failure an
@@ -43,7 +42,8 @@ export class EctVerifier {
   async verify(token: string): Promise<VerifiedEct> {
     const parsed = parseCompact(token, this.options);
     const { keys } = this.options;
-    const found = keys.resolve === undefined ? keys.resolveSync(parsed.header.kid) : await keys.resolve(parsed.header.kid);
+    const found =
+      keys.resolve === undefined ? keys.resolveSync(parsed.header.kid) : await keys.resolve(parsed.header.kid);
     const key = this.#keyFor(parsed, found);
     let payload: Uint8Array;
     try {
@@ -56,9 +56,13 @@ export class EctVerifier {
 
   #keyFor(parsed: ParsedCompact, key: VerificationKey | undefined): VerificationKey {
     const { kid, alg } = parsed.header;
-    if (key === undefined) throw new EctHeaderError('ECT_KEY_UNKNOWN', `no key with kid ${JSON.stringify(kid)}`, { claim: 'kid' });
+    if (key === undefined)
+      throw new EctHeaderError('ECT_KEY_UNKNOWN', `no key with kid ${JSON.stringify(kid)}`, { claim: 'kid' });
     // A key is used only for the algorithm it was made for: no algorithm confusion.
-    if (key.alg !== alg) throw new EctHeaderError('ECT_ALG_NOT_ALLOWED', `key ${kid} is for ${key.alg}, token says ${alg}`, { claim: 'alg' });
+    if (key.alg !== alg)
+      throw new EctHeaderError('ECT_ALG_NOT_ALLOWED', `key ${kid} is for ${key.alg}, token says ${alg}`, {
+        claim: 'alg',
+      });
     return key;
   }
 
@@ -95,7 +99,12 @@ function checkSignature(parsed: ParsedCompact, key: VerificationKey): void {
   }
   let ok: boolean;
   try {
-    ok = cryptoVerify(DIGEST[alg], Buffer.from(parsed.signingInput, 'latin1'), { key: key.publicKey, dsaEncoding: 'ieee-p1363' }, signature);
+    ok = cryptoVerify(
+      DIGEST[alg],
+      Buffer.from(parsed.signingInput, 'latin1'),
+      { key: key.publicKey, dsaEncoding: 'ieee-p1363' },
+      signature,
+    );
   } catch {
     ok = false;
   }
@@ -104,6 +113,9 @@ function checkSignature(parsed: ParsedCompact, key: VerificationKey): void {
 
 function fromJose(cause: unknown): EctError {
   if (cause instanceof joseErrors.JWSSignatureVerificationFailed) return new EctSignatureError();
-  if (cause instanceof joseErrors.JOSEAlgNotAllowed) return new EctHeaderError('ECT_ALG_NOT_ALLOWED', 'alg not allowed', { claim: 'alg' });
-  return new EctFormatError('ECT_MALFORMED', cause instanceof Error ? cause.message : 'jose refused the token', { cause });
+  if (cause instanceof joseErrors.JOSEAlgNotAllowed)
+    return new EctHeaderError('ECT_ALG_NOT_ALLOWED', 'alg not allowed', { claim: 'alg' });
+  return new EctFormatError('ECT_MALFORMED', cause instanceof Error ? cause.message : 'jose refused the token', {
+    cause,
+  });
 }

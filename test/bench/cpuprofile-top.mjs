@@ -8,7 +8,8 @@ import { relative } from 'node:path';
 
 const args = process.argv.slice(2);
 const files = args.filter((a) => a.endsWith('.cpuprofile')).sort((a, b) => statSync(b).size - statSync(a).size);
-const [topArg = '25', pattern = '#start|#ending|#issue|onStart|onEnding|_onEnd|startSpan|startActiveSpan|\\bend$'] = args.filter((a) => !a.endsWith('.cpuprofile'));
+const [topArg = '25', pattern = '#start|#ending|#issue|onStart|onEnding|_onEnd|startSpan|startActiveSpan|\\bend$'] =
+  args.filter((a) => !a.endsWith('.cpuprofile'));
 if (files.length === 0) {
   console.error('usage: cpuprofile-top.mjs <file.cpuprofile>... [top] [inclusive-pattern]');
   process.exit(2);
@@ -43,7 +44,9 @@ function summarise(file) {
     bySelf.set(key, (bySelf.get(key) ?? 0) + us);
   }
   const idle = [...bySelf].filter(([k]) => /^\((idle|program|garbage collector)\)/.test(k));
-  console.log(`profile: ${(totalUs / 1e6).toFixed(2)} s sampled; ${idle.map(([k, us]) => `${k} ${((100 * us) / totalUs).toFixed(1)}%`).join(', ')}`);
+  console.log(
+    `profile: ${(totalUs / 1e6).toFixed(2)} s sampled; ${idle.map(([k, us]) => `${k} ${((100 * us) / totalUs).toFixed(1)}%`).join(', ')}`,
+  );
   console.log('\nTop functions by self time');
   console.log('| self % | self ms | function |');
   console.log('|---:|---:|---|');

@@ -37,5 +37,8 @@ export function printTable(title, rows, baseline) {
   console.log(`\n${title}`);
   console.log(`| contender | ops/s | ratio to ${baseline} |`);
   console.log('|---|---:|---:|');
-  for (const r of rows) console.log(`| ${r.name} | ${Math.round(r.opsPerSec).toLocaleString('en-US')} | ${(r.opsPerSec / base).toFixed(2)}× |`);
+  for (const r of rows)
+    console.log(
+      `| ${r.name} | ${Math.round(r.opsPerSec).toLocaleString('en-US')} | ${(r.opsPerSec / base).toFixed(2)}× |`,
+    );
 }

@@ -22,13 +22,18 @@ diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.WARN);
 const sdk = new NodeSDK({
   spanProcessors: [new NoopSpanProcessor()],
   logRecordProcessors: [],
-  textMapPropagator: new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+  textMapPropagator: new CompositePropagator({
+    propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+  }),
   instrumentations: [getNodeAutoInstrumentations({ '@opentelemetry/instrumentation-fs': { enabled: false } })],
 });
 sdk.start();
 
 let stopping;
 const shutdown = () => (stopping ??= sdk.shutdown().catch((error) => diag.warn(`shutdown failed: ${String(error)}`)));
-for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]]) {
+for (const [signal, code] of [
+  ['SIGTERM', 143],
+  ['SIGINT', 130],
+]) {
   process.once(signal, () => void shutdown().finally(() => process.exit(code)));
 }

@@ -36,7 +36,15 @@ const server = http.createServer((request, response) => {
     return;
   }
   tracer.startActiveSpan('load_order', { attributes: { 'app.order.id': 42, 'app.tenant': 'bench' } }, (span) => {
-    const order = { id: 42, items: [{ sku: 'A-1', qty: 2 }, { sku: 'B-7', qty: 1 }], served: ++served, sink };
+    const order = {
+      id: 42,
+      items: [
+        { sku: 'A-1', qty: 2 },
+        { sku: 'B-7', qty: 1 },
+      ],
+      served: ++served,
+      sink,
+    };
     span.setAttribute('app.order.items', order.items.length);
     if (workIterations > 0) sink ^= work(workIterations);
     span.end();

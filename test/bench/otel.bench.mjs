@@ -49,13 +49,28 @@ const SPANS_PER_REQUEST = 4;
 function request(tracer) {
   tracer.startActiveSpan(
     'GET /api/orders/:id',
-    { kind: SpanKind.SERVER, attributes: { 'http.request.method': 'GET', 'url.path': '/api/orders/42', 'http.route': '/api/orders/:id', 'server.address': '127.0.0.1', 'user_agent.original': 'bench' } },
+    {
+      kind: SpanKind.SERVER,
+      attributes: {
+        'http.request.method': 'GET',
+        'url.path': '/api/orders/42',
+        'http.route': '/api/orders/:id',
+        'server.address': '127.0.0.1',
+        'user_agent.original': 'bench',
+      },
+    },
     (server) => {
-      const db = tracer.startSpan('SELECT orders', { kind: SpanKind.CLIENT, attributes: { 'db.system.name': 'postgresql', 'db.operation.name': 'SELECT', 'db.collection.name': 'orders' } });
+      const db = tracer.startSpan('SELECT orders', {
+        kind: SpanKind.CLIENT,
+        attributes: { 'db.system.name': 'postgresql', 'db.operation.name': 'SELECT', 'db.collection.name': 'orders' },
+      });
       db.setAttribute('db.response.returned_rows', 3);
       db.end();
       tracer.startActiveSpan('render order', { attributes: { 'app.order.items': 3 } }, (render) => {
-        const cache = tracer.startSpan('GET', { kind: SpanKind.CLIENT, attributes: { 'db.system.name': 'redis', 'db.operation.name': 'GET' } });
+        const cache = tracer.startSpan('GET', {
+          kind: SpanKind.CLIENT,
+          attributes: { 'db.system.name': 'redis', 'db.operation.name': 'GET' },
+        });
         cache.end();
         render.end();
       });
@@ -81,7 +96,12 @@ async function spanBench() {
 
   // The signing inputs of one request's real tokens: (d) signs the same byte sizes.
   const sampled = [];
-  const sampler = createEctBridge({ signingKey: key, issuer: ISSUER, loggerProvider: logs.getLoggerProvider(), tokenSinks: [(t) => sampled.push(t.compact)] });
+  const sampler = createEctBridge({
+    signingKey: key,
+    issuer: ISSUER,
+    loggerProvider: logs.getLoggerProvider(),
+    tokenSinks: [(t) => sampled.push(t.compact)],
+  });
   requests(new BasicTracerProvider({ spanProcessors: [sampler.processor] }).getTracer('bench'), 1);
   await sampler.pipeline.forceFlush();
   const inputs = sampled.map((token) => Buffer.from(token.slice(0, token.lastIndexOf('.')), 'latin1'));
@@ -98,7 +118,9 @@ async function spanBench() {
   // The same pair with what every real SDK has: a BatchSpanProcessor in front of an exporter (here
   // one that accepts and discards, so export cost itself is not measured).
   const discard = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {}, forceFlush: async () => {} };
-  const exportingTracer = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(discard)] }).getTracer('bench');
+  const exportingTracer = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(discard)] }).getTracer(
+    'bench',
+  );
   const exportingBridge = createEctBridge({ signingKey: key, issuer: ISSUER, loggerProvider });
   const exportingBridgeTracer = new BasicTracerProvider({
     spanProcessors: [exportingBridge.processor, new BatchSpanProcessor(exportingBridge.wrapExporter(discard))],
@@ -110,7 +132,11 @@ async function spanBench() {
   // `untimed` work (signing, for the hot-path-only row) runs outside the clock.
   const batch = env('BENCH_SPAN_BATCH', 64);
   const contenders = [
-    { id: 'a', name: '(a) plain SDK: BasicTracerProvider + NoopSpanProcessor (baseline)', timed: (k) => requests(plainTracer, k) },
+    {
+      id: 'a',
+      name: '(a) plain SDK: BasicTracerProvider + NoopSpanProcessor (baseline)',
+      timed: (k) => requests(plainTracer, k),
+    },
     {
       id: 'b',
       name: '(b) + EctSpanProcessor → TokenPipeline, signing deferred (hot path only)',
@@ -125,7 +151,11 @@ async function spanBench() {
         await signed.pipeline.forceFlush();
       },
     },
-    { id: 'a2', name: '(a2) plain SDK + BatchSpanProcessor (discarding exporter)', timed: (k) => requests(exportingTracer, k) },
+    {
+      id: 'a2',
+      name: '(a2) plain SDK + BatchSpanProcessor (discarding exporter)',
+      timed: (k) => requests(exportingTracer, k),
+    },
     {
       id: 'b2',
       name: '(b2) (a2) + EctSpanProcessor, signing deferred (hot path only)',
@@ -136,7 +166,8 @@ async function spanBench() {
       id: 'd',
       name: '(d) raw node:crypto ES256 sign of token-sized input (reference)',
       timed: (k) => {
-        for (let i = 0; i < k * SPANS_PER_REQUEST; i++) cryptoSign('sha256', inputs[i % inputs.length], { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+        for (let i = 0; i < k * SPANS_PER_REQUEST; i++)
+          cryptoSign('sha256', inputs[i % inputs.length], { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
       },
     },
   ];
@@ -171,12 +202,19 @@ async function spanBench() {
   const cpu = Object.fromEntries(contenders.map((c) => [c.id, median(results.get(c.id).cpu)]));
   const wall = Object.fromEntries(contenders.map((c) => [c.id, median(results.get(c.id).wall)]));
 
-  console.log(`\nSpan start+end, µs per span (CPU = process.cpuUsage user+system; median of ${rounds} interleaved rounds of ${spans.toLocaleString('en-US')} spans, run in chunks of ${batch * SPANS_PER_REQUEST})`);
-  console.log(`Each request: 4 spans (SERVER → CLIENT; INTERNAL → CLIENT) with 1–6 attributes, children under the active parent (AsyncLocalStorage context manager).`);
-  console.log(`Tokens: ES256, ${Math.min(...tokenBytes)}–${Math.max(...tokenBytes)} bytes compact; the pipeline emits to the global (no-op) logger provider.`);
+  console.log(
+    `\nSpan start+end, µs per span (CPU = process.cpuUsage user+system; median of ${rounds} interleaved rounds of ${spans.toLocaleString('en-US')} spans, run in chunks of ${batch * SPANS_PER_REQUEST})`,
+  );
+  console.log(
+    `Each request: 4 spans (SERVER → CLIENT; INTERNAL → CLIENT) with 1–6 attributes, children under the active parent (AsyncLocalStorage context manager).`,
+  );
+  console.log(
+    `Tokens: ES256, ${Math.min(...tokenBytes)}–${Math.max(...tokenBytes)} bytes compact; the pipeline emits to the global (no-op) logger provider.`,
+  );
   console.log('| contender | CPU µs/span | wall µs/span | CPU ratio to (a) |');
   console.log('|---|---:|---:|---:|');
-  for (const c of contenders) console.log(`| ${c.name} | ${fmt(cpu[c.id])} | ${fmt(wall[c.id])} | ${fmt(cpu[c.id] / cpu.a)}× |`);
+  for (const c of contenders)
+    console.log(`| ${c.name} | ${fmt(cpu[c.id])} | ${fmt(wall[c.id])} | ${fmt(cpu[c.id] / cpu.a)}× |`);
 
   const hot = cpu.b / cpu.a;
   const added = cpu.c - cpu.a;
@@ -184,14 +222,27 @@ async function spanBench() {
   console.log('\nSpan targets (CPU medians)');
   console.log('| check | measured | target | |');
   console.log('|---|---:|---:|---|');
-  console.log(`| hot path (b)/(a) | ${fmt(hot)}× (+${fmt(cpu.b - cpu.a)} µs/span) | ≤ 1.50× | ${hot <= 1.5 ? 'met' : 'MISSED'} |`);
-  console.log(`| hot path with an exporting SDK (b2)/(a2) | ${fmt(cpu.b2 / cpu.a2)}× (+${fmt(cpu.b2 - cpu.a2)} µs/span) | ≤ 1.50× | ${cpu.b2 / cpu.a2 <= 1.5 ? 'met' : 'MISSED'} |`);
-  console.log(`| signed span (c) − (a) | ${fmt(added)} µs/span | ≤ 1.3 × (d) = ${fmt(budget)} µs | ${added <= budget ? 'met' : 'MISSED'} |`);
-  console.log(`| (info) off-path signing (c) − (b) | ${fmt(cpu.c - cpu.b)} µs/span = ${fmt((cpu.c - cpu.b) / cpu.d)}× (d) | | |`);
+  console.log(
+    `| hot path (b)/(a) | ${fmt(hot)}× (+${fmt(cpu.b - cpu.a)} µs/span) | ≤ 1.50× | ${hot <= 1.5 ? 'met' : 'MISSED'} |`,
+  );
+  console.log(
+    `| hot path with an exporting SDK (b2)/(a2) | ${fmt(cpu.b2 / cpu.a2)}× (+${fmt(cpu.b2 - cpu.a2)} µs/span) | ≤ 1.50× | ${cpu.b2 / cpu.a2 <= 1.5 ? 'met' : 'MISSED'} |`,
+  );
+  console.log(
+    `| signed span (c) − (a) | ${fmt(added)} µs/span | ≤ 1.3 × (d) = ${fmt(budget)} µs | ${added <= budget ? 'met' : 'MISSED'} |`,
+  );
+  console.log(
+    `| (info) off-path signing (c) − (b) | ${fmt(cpu.c - cpu.b)} µs/span = ${fmt((cpu.c - cpu.b) / cpu.d)}× (d) | | |`,
+  );
 
-  for (const [name, bridge] of [['(b)', deferred], ['(c)', signed]]) {
+  for (const [name, bridge] of [
+    ['(b)', deferred],
+    ['(c)', signed],
+  ]) {
     const s = bridge.stats.snapshot();
-    console.log(`${name} bridge counters: issued ${s['tokens.issued']}, signed ${s['tokens.signed']}, sign_failed ${s['tokens.sign_failed']}, export_dropped ${s['tokens.export_dropped']}, hooks.failed ${s['hooks.failed']}`);
+    console.log(
+      `${name} bridge counters: issued ${s['tokens.issued']}, signed ${s['tokens.signed']}, sign_failed ${s['tokens.sign_failed']}, export_dropped ${s['tokens.export_dropped']}, hooks.failed ${s['hooks.failed']}`,
+    );
   }
 }
 
@@ -208,7 +259,9 @@ function profileProcessor(seconds) {
     requests(tracer, 1000);
     total += 1000;
   }
-  console.log(`profiled ${(total * SPANS_PER_REQUEST).toLocaleString('en-US')} spans through EctSpanProcessor (no signing)`);
+  console.log(
+    `profiled ${(total * SPANS_PER_REQUEST).toLocaleString('en-US')} spans through EctSpanProcessor (no signing)`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -217,7 +270,12 @@ function profileProcessor(seconds) {
 const SERVICE = join(here, 'otel-service.mjs');
 const CONFIGS = [
   { id: 'off', name: 'ECT_MODE=off (otel-ect/register)', preload: 'otel-ect/register', env: { ECT_MODE: 'off' } },
-  { id: 'plain', name: 'plain OTel SDK, spans recorded (otel-plain-register.mjs)', preload: join(here, 'otel-plain-register.mjs'), env: {} },
+  {
+    id: 'plain',
+    name: 'plain OTel SDK, spans recorded (otel-plain-register.mjs)',
+    preload: join(here, 'otel-plain-register.mjs'),
+    env: {},
+  },
   { id: 'record', name: 'bridge, ECT_MODE=record', preload: 'otel-ect/register', env: { ECT_MODE: 'record' } },
   { id: 'enforce', name: 'bridge, ECT_MODE=enforce', preload: 'otel-ect/register', env: { ECT_MODE: 'enforce' } },
 ];
@@ -227,7 +285,9 @@ process.on('exit', () => {
 });
 
 function startService(config, home) {
-  const childEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ECT_') && !k.startsWith('OTEL_')));
+  const childEnv = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('ECT_') && !k.startsWith('OTEL_')),
+  );
   Object.assign(childEnv, {
     ECT_HOME: home,
     OTEL_SERVICE_NAME: `bench-${config.id}`,
@@ -237,7 +297,11 @@ function startService(config, home) {
     ...config.env,
   });
   const extra = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-  const child = spawn(process.execPath, [...extra, '--import', config.preload, SERVICE], { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...extra, '--import', config.preload, SERVICE], {
+    cwd: root,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
@@ -315,7 +379,15 @@ async function httpBench() {
         aud: 'spiffe://example.org',
         exec_act: 'GET /',
         wid: randomUUID(),
-        ect_ext: { 'io.opentelemetry.span': { trace_id: traceId, span_id: randomBytes(8).toString('hex'), name: 'GET', kind: 'CLIENT', status: 'UNSET' } },
+        ect_ext: {
+          'io.opentelemetry.span': {
+            trace_id: traceId,
+            span_id: randomBytes(8).toString('hex'),
+            name: 'GET',
+            kind: 'CLIENT',
+            status: 'UNSET',
+          },
+        },
       }),
     );
   };
@@ -331,11 +403,21 @@ async function httpBench() {
   try {
     const only = process.env.BENCH_HTTP_CONFIGS?.split(',');
     services = await Promise.all(
-      CONFIGS.filter((c) => only === undefined || only.includes(c.id)).map((config) => startService({ ...config, env: { ...config.env, BENCH_SERVICE_WORK_ITERATIONS: String(workIterations) } }, home)),
+      CONFIGS.filter((c) => only === undefined || only.includes(c.id)).map((config) =>
+        startService(
+          { ...config, env: { ...config.env, BENCH_SERVICE_WORK_ITERATIONS: String(workIterations) } },
+          home,
+        ),
+      ),
     );
     await sanity(services, incoming, traceparent);
 
-    const samples = new Map(services.map((s) => [s.id, { rps: [], mean: [], p50: [], p99: [], cpuPerReq: [], non2xx: 0, errors: 0, requests: 0 }]));
+    const samples = new Map(
+      services.map((s) => [
+        s.id,
+        { rps: [], mean: [], p50: [], p99: [], cpuPerReq: [], non2xx: 0, errors: 0, requests: 0 },
+      ]),
+    );
     let token = incoming();
     const load = (service, duration) =>
       new Promise((resolveRun, reject) => {
@@ -398,11 +480,21 @@ async function httpBench() {
       `\nHTTP service under load: node:http JSON service (1 server span + 1 child span per request${work > 0 ? `, handler doing ~${work} µs of CPU work` : ''}), autocannon ${connections} connections, ` +
         `${seconds} s per sample after a warm-up, median of ${rounds} interleaved rounds; 127.0.0.1, service and load generator share ${availableParallelism()} cores.`,
     );
-    console.log('Exporters OFF in every service (OTEL_TRACES_EXPORTER=none, OTEL_LOGS_EXPORTER=none, OTEL_METRICS_EXPORTER=none): the measurement is span creation and the bridge, not export.');
-    console.log('Every request carries a valid Execution-Context token (trusted via $ECT_HOME/jwks) and its own traceparent; the bridge modes verify it and sign the server span token into the response.');
-    console.log('Latency from autocannon (p50/p99 in whole ms); service CPU = utime+stime of the service process (/proc) over the sample ÷ requests.');
-    console.log('"CPU-bound ratio" = plain SDK CPU/req ÷ this CPU/req: the throughput ratio when the service is CPU-bound, steadier than req/s on a shared machine.');
-    console.log('| service | req/s | req/s range | ratio to plain SDK | ratio to ECT_MODE=off | mean ms | p50 ms | p99 ms | service CPU µs/req | CPU-bound ratio to plain SDK | requests | non-2xx | errors |');
+    console.log(
+      'Exporters OFF in every service (OTEL_TRACES_EXPORTER=none, OTEL_LOGS_EXPORTER=none, OTEL_METRICS_EXPORTER=none): the measurement is span creation and the bridge, not export.',
+    );
+    console.log(
+      'Every request carries a valid Execution-Context token (trusted via $ECT_HOME/jwks) and its own traceparent; the bridge modes verify it and sign the server span token into the response.',
+    );
+    console.log(
+      'Latency from autocannon (p50/p99 in whole ms); service CPU = utime+stime of the service process (/proc) over the sample ÷ requests.',
+    );
+    console.log(
+      '"CPU-bound ratio" = plain SDK CPU/req ÷ this CPU/req: the throughput ratio when the service is CPU-bound, steadier than req/s on a shared machine.',
+    );
+    console.log(
+      '| service | req/s | req/s range | ratio to plain SDK | ratio to ECT_MODE=off | mean ms | p50 ms | p99 ms | service CPU µs/req | CPU-bound ratio to plain SDK | requests | non-2xx | errors |',
+    );
     console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const s of services) {
       const x = m[s.id];
@@ -456,18 +548,26 @@ function calibrateWork(us) {
 /** One request per check before the load: is each service doing what its row claims? */
 async function sanity(services, incoming, traceparent) {
   console.log('\nHTTP sanity checks (GET /check, before the load)');
-  console.log('| service | spans recorded | valid token | response token names it | same token, same caller span | bad signature |');
+  console.log(
+    '| service | spans recorded | valid token | response token names it | same token, same caller span | bad signature |',
+  );
   console.log('|---|---|---|---|---|---|');
   for (const s of services) {
     const token = incoming();
     const jti = JSON.parse(Buffer.from(token.split('.')[1], 'base64url')).jti;
     const parent = traceparent();
     const get = async (t, tp) => {
-      const res = await fetch(`http://127.0.0.1:${s.port}/check`, { headers: { 'execution-context': t, traceparent: tp }, signal: AbortSignal.timeout(5000) });
+      const res = await fetch(`http://127.0.0.1:${s.port}/check`, {
+        headers: { 'execution-context': t, traceparent: tp },
+        signal: AbortSignal.timeout(5000),
+      });
       const body = await res.json();
       return { status: res.status, body, header: res.headers.get('execution-context') };
     };
-    const describe = (r) => (r.status === 200 ? `${r.status}, ect.incoming.rejected=${r.body.rejected}` : `${r.status} ${r.body.code ?? r.body.error}`);
+    const describe = (r) =>
+      r.status === 200
+        ? `${r.status}, ect.incoming.rejected=${r.body.rejected}`
+        : `${r.status} ${r.body.code ?? r.body.error}`;
     const valid = await get(token, parent);
     let names = 'no token in response';
     if (valid.header) {
@@ -478,7 +578,9 @@ async function sanity(services, incoming, traceparent) {
     const other = incoming();
     const forged = `${token.slice(0, token.lastIndexOf('.'))}${other.slice(other.lastIndexOf('.'))}`;
     const bad = await get(forged, traceparent());
-    console.log(`| ${s.name} | ${valid.body.recording ? 'yes' : 'no'} | ${describe(valid)} | ${names} | ${describe(replay)} | ${describe(bad)} |`);
+    console.log(
+      `| ${s.name} | ${valid.body.recording ? 'yes' : 'no'} | ${describe(valid)} | ${names} | ${describe(replay)} | ${describe(bad)} |`,
+    );
   }
 }
 

@@ -31,32 +31,61 @@ async function tokenBench() {
     exec_act: 'execute_tool:get_weather',
     pred: [randomUUID(), randomUUID()],
     wid: randomUUID(),
-    ect_ext: { 'org.opentelemetry.span': { trace_id: '0af7651916cd43dd8448eb211c80319c', span_id: 'b7ad6b7169203331' } },
+    ect_ext: {
+      'org.opentelemetry.span': { trace_id: '0af7651916cd43dd8448eb211c80319c', span_id: 'b7ad6b7169203331' },
+    },
   });
   const signer = new EctSigner(key);
   const token = signer.sign(claims);
-  const [signingInput, , signatureB64] = [token.slice(0, token.lastIndexOf('.')), null, token.slice(token.lastIndexOf('.') + 1)];
+  const [signingInput, , signatureB64] = [
+    token.slice(0, token.lastIndexOf('.')),
+    null,
+    token.slice(token.lastIndexOf('.') + 1),
+  ];
   const inputBytes = Buffer.from(signingInput);
   const signature = Buffer.from(signatureB64, 'base64url');
   const header = { alg: 'ES256', typ: 'exec+jwt', kid: key.kid };
 
-  const fastSign = createSigner({ key: privatePem, algorithm: 'ES256', kid: key.kid, header: { typ: 'exec+jwt' }, noTimestamp: true });
+  const fastSign = createSigner({
+    key: privatePem,
+    algorithm: 'ES256',
+    kid: key.kid,
+    header: { typ: 'exec+jwt' },
+    noTimestamp: true,
+  });
   const sign = await compare([
-    { name: 'raw node:crypto sign', fn: () => cryptoSign('sha256', inputBytes, { key: key.privateKey, dsaEncoding: 'ieee-p1363' }) },
+    {
+      name: 'raw node:crypto sign',
+      fn: () => cryptoSign('sha256', inputBytes, { key: key.privateKey, dsaEncoding: 'ieee-p1363' }),
+    },
     { name: 'EctSigner.sign (ours)', fn: () => signer.sign(claims) },
     { name: 'fast-jwt createSigner', fn: () => fastSign(claims) },
-    { name: 'jose SignJWT', isAsync: true, fn: () => new SignJWT(claims).setProtectedHeader(header).sign(key.privateKey) },
+    {
+      name: 'jose SignJWT',
+      isAsync: true,
+      fn: () => new SignJWT(claims).setProtectedHeader(header).sign(key.privateKey),
+    },
   ]);
   printTable('ES256 sign, tokens/s', sign, 'raw node:crypto sign');
 
-  const verifier = new EctVerifier({ keys: new JwksResolver([verificationKeyOf(key)]), audience: 'spiffe://example.org' });
+  const verifier = new EctVerifier({
+    keys: new JwksResolver([verificationKeyOf(key)]),
+    audience: 'spiffe://example.org',
+  });
   const fastVerify = createVerifier({ key: publicPem, algorithms: ['ES256'], cache: false });
   const verify = await compare([
-    { name: 'raw node:crypto verify', fn: () => cryptoVerify('sha256', inputBytes, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature) },
+    {
+      name: 'raw node:crypto verify',
+      fn: () => cryptoVerify('sha256', inputBytes, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature),
+    },
     { name: 'EctVerifier.verifySync (ours)', fn: () => verifier.verifySync(token) },
     { name: 'EctVerifier.verify (jose path)', isAsync: true, fn: () => verifier.verify(token) },
     { name: 'fast-jwt createVerifier', fn: () => fastVerify(token) },
-    { name: 'jose jwtVerify', isAsync: true, fn: () => jwtVerify(token, publicKey, { typ: 'exec+jwt', algorithms: ['ES256'] }) },
+    {
+      name: 'jose jwtVerify',
+      isAsync: true,
+      fn: () => jwtVerify(token, publicKey, { typ: 'exec+jwt', algorithms: ['ES256'] }),
+    },
   ]);
   printTable('ES256 verify, tokens/s', verify, 'raw node:crypto verify');
 }
@@ -67,9 +96,15 @@ function dagBench() {
   console.log('|---:|---:|---:|---:|---:|');
   let base;
   for (const n of [100_000, 1_000_000]) {
-    const out = JSON.parse(execFileSync(process.execPath, ['--expose-gc', '--max-old-space-size=8192', self, '--dag', String(n)], { encoding: 'utf8' }));
+    const out = JSON.parse(
+      execFileSync(process.execPath, ['--expose-gc', '--max-old-space-size=8192', self, '--dag', String(n)], {
+        encoding: 'utf8',
+      }),
+    );
     base ??= out.ms;
-    console.log(`| ${n.toLocaleString('en-US')} | ${out.edges.toLocaleString('en-US')} | ${out.ms.toFixed(0)} ms | ${out.peakMiB.toFixed(0)} MiB | ${(out.ms / base).toFixed(2)}× |`);
+    console.log(
+      `| ${n.toLocaleString('en-US')} | ${out.edges.toLocaleString('en-US')} | ${out.ms.toFixed(0)} ms | ${out.peakMiB.toFixed(0)} MiB | ${(out.ms / base).toFixed(2)}× |`,
+    );
   }
 }
 
@@ -87,7 +122,8 @@ function dagChild(n) {
     report = validateDag(nodes);
     times.push(Number(process.hrtime.bigint() - started) / 1e6);
   }
-  if (report.verdict !== 'valid') throw new Error(`generated DAG should be valid: ${JSON.stringify(report.violations.slice(0, 3))}`);
+  if (report.verdict !== 'valid')
+    throw new Error(`generated DAG should be valid: ${JSON.stringify(report.violations.slice(0, 3))}`);
   const peakMiB = (process.resourceUsage().maxRSS * 1024 - before) / 2 ** 20;
   const ms = times.sort((a, b) => a - b)[1];
   process.stdout.write(JSON.stringify({ ms, edges: report.edges, peakMiB: Math.max(0, peakMiB) }));
@@ -102,7 +138,14 @@ function generateWorkflow(n) {
     const width = Math.min(1 + (nodes.length % 4), n - nodes.length);
     const layer = [];
     for (let i = 0; i < width; i++) {
-      layer.push({ jti: randomUUID(), wid, iss: 'spiffe://example.org/agent', iat, exec_act: 'task', pred: previous.map((p) => p.jti) });
+      layer.push({
+        jti: randomUUID(),
+        wid,
+        iss: 'spiffe://example.org/agent',
+        iat,
+        exec_act: 'task',
+        pred: previous.map((p) => p.jti),
+      });
     }
     nodes.push(...layer);
     previous = layer;

@@ -42,7 +42,15 @@ import {
   type Workflow,
   type WorkflowSummary,
 } from '../../examples/agent-workflow/harness.mjs';
-import { agentOrder, checkSpansAndTokens, ect, PAPER_ORDER, reachability, READY_TIMEOUT_MS, tokensOfSpans } from '../integration/helpers.js';
+import {
+  agentOrder,
+  checkSpansAndTokens,
+  ect,
+  PAPER_ORDER,
+  reachability,
+  READY_TIMEOUT_MS,
+  tokensOfSpans,
+} from '../integration/helpers.js';
 
 /** A cold build of both Go binaries on a 2-core CI machine; warm, build-tools.sh returns at once. */
 const BUILD_TIMEOUT_MS = 40 * 60_000;
@@ -84,7 +92,13 @@ interface ScriptResult {
  * daemons stack.sh leaves running stay in our group (a Ctrl-C of the test run reaches them too).
  * `echoStderr` also passes the script's stderr through as it comes.
  */
-function bash(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number, ownGroup = false, echoStderr = false): Promise<ScriptResult> {
+function bash(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+  ownGroup = false,
+  echoStderr = false,
+): Promise<ScriptResult> {
   return new Promise((resolve, reject) => {
     const child = spawn('bash', args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: ownGroup });
     let stdout = '';
@@ -121,7 +135,9 @@ function bash(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number, ownGrou
 
 function scriptFailure(what: string, r: ScriptResult): Error {
   const tail = (text: string) => text.trim().split('\n').slice(-40).join('\n');
-  return new Error(`${what} failed (exit ${r.status}${r.signal ? `, ${r.signal}` : ''}${r.timedOut ? ', timed out' : ''})\n--- stderr ---\n${tail(r.stderr)}\n--- stdout ---\n${tail(r.stdout)}`);
+  return new Error(
+    `${what} failed (exit ${r.status}${r.signal ? `, ${r.signal}` : ''}${r.timedOut ? ', timed out' : ''})\n--- stderr ---\n${tail(r.stderr)}\n--- stdout ---\n${tail(r.stdout)}`,
+  );
 }
 
 /** KEY=value lines. */
@@ -136,7 +152,9 @@ function parseEnvLines(text: string): Record<string, string> {
 
 /** The caller's environment without OTEL_* / ECT_* settings, so nothing outside changes the stack. */
 function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_') && !k.startsWith('ECT_')));
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_') && !k.startsWith('ECT_')),
+  );
 }
 
 /** True if something accepts TCP connections on host:port (bounded, 2 s). */
@@ -172,7 +190,12 @@ function rssMb(pid: number): number {
 }
 
 /** Polls `probe` every `intervalMs` until it returns a value, at most `timeoutMs`. */
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, intervalMs = 250): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+  intervalMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -182,7 +205,10 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last === undefined ? '' : ` (last error: ${String(last)})`}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last === undefined ? '' : ` (last error: ${String(last)})`}`,
+      );
     await sleep(intervalMs);
   }
 }
@@ -224,7 +250,12 @@ function rawAttribute(span: OtlpRawSpan, key: string): OtlpAnyValue | undefined 
  * Copies an OTLP JSON lines traces file (or a Jaeger v3 answer), editing the first span `pick`
  * selects; returns where it was (1-based line) and the span after the edit.
  */
-function tamperSpan(src: string, dst: string, pick: (span: OtlpRawSpan) => boolean, edit: (span: OtlpRawSpan) => void): { line: number; span: OtlpRawSpan } {
+function tamperSpan(
+  src: string,
+  dst: string,
+  pick: (span: OtlpRawSpan) => boolean,
+  edit: (span: OtlpRawSpan) => void,
+): { line: number; span: OtlpRawSpan } {
   const lines = readFileSync(src, 'utf8').split('\n');
   for (const [i, text] of lines.entries()) {
     if (text.trim() === '') continue;
@@ -259,7 +290,12 @@ function flipOnePayloadChar(token: string): { tampered: string; position: number
       try {
         const claims = JSON.parse(text) as { jti?: unknown };
         if (claims !== null && typeof claims === 'object' && claims.jti === jti) {
-          return { tampered: `${header}.${candidate}.${signature}`, position: header.length + 1 + i, from: payload[i]!, to: c };
+          return {
+            tampered: `${header}.${candidate}.${signature}`,
+            position: header.length + 1 + i,
+            from: payload[i]!,
+            to: c,
+          };
         }
       } catch {
         // not JSON any more; next candidate
@@ -276,7 +312,13 @@ function exportOf(files: string[], jwksDir: string, traceId: string, extraLogFil
   const ofTrace = spans.filter((s) => s.traceId === traceId);
   const records = logRecords.filter((r) => r.traceId === traceId);
   const tokenRecords = records.filter((r) => r.eventName === 'ect.token' || r.attributes['ect.jti'] !== undefined);
-  const tokens = [...new Set([...tokenRecords.map((r) => r.body), ...ofTrace.map((s) => s.attributes['ect.token'])].filter((t): t is string => typeof t === 'string'))];
+  const tokens = [
+    ...new Set(
+      [...tokenRecords.map((r) => r.body), ...ofTrace.map((s) => s.attributes['ect.token'])].filter(
+        (t): t is string => typeof t === 'string',
+      ),
+    ),
+  ];
   const { files: jwksFiles, jwks } = readJwksDir(jwksDir);
   return { files, spans: ofTrace, logRecords: records, tokenRecords, tokens, jwksDir, jwksFiles, jwks };
 }
@@ -298,14 +340,21 @@ function dagVerify(files: string[], jwksDir: string): { status: number | null; r
   try {
     report = JSON.parse(r.stdout) as DagJson;
   } catch {
-    throw new Error(`ect dag verify printed no JSON (exit ${r.status})\n--- stderr ---\n${r.stderr}\n--- stdout ---\n${r.stdout}`);
+    throw new Error(
+      `ect dag verify printed no JSON (exit ${r.status})\n--- stderr ---\n${r.stderr}\n--- stdout ---\n${r.stdout}`,
+    );
   }
   return { status: r.status, report, stderr: r.stderr };
 }
 
 // ---- Prometheus scrapes ------------------------------------------------------------------------
 
-const COUNTERS = ['ect_spans_export_failed_total', 'ect_token_logs_export_failed_total', 'ect_tokens_export_dropped_total', 'ect_tokens_issued_total'] as const;
+const COUNTERS = [
+  'ect_spans_export_failed_total',
+  'ect_token_logs_export_failed_total',
+  'ect_tokens_export_dropped_total',
+  'ect_tokens_issued_total',
+] as const;
 type Counters = Record<(typeof COUNTERS)[number], number>;
 
 /** The bridge counters of one service's `/metrics` (summed over label sets). */
@@ -319,12 +368,15 @@ async function scrape(port: number): Promise<Counters> {
     const name = m[1] as keyof Counters;
     out[name] = (Number.isNaN(out[name]) ? 0 : out[name]) + Number(m[2]);
   }
-  for (const c of COUNTERS) if (Number.isNaN(out[c])) throw new Error(`:${port}/metrics has no ${c}\n${text.slice(0, 2000)}`);
+  for (const c of COUNTERS)
+    if (Number.isNaN(out[c])) throw new Error(`:${port}/metrics has no ${c}\n${text.slice(0, 2000)}`);
   return out;
 }
 
 async function scrapeAll(ports: Record<string, number>): Promise<Record<string, Counters>> {
-  const entries = await Promise.all(Object.entries(ports).map(async ([service, port]) => [service, await scrape(port)] as const));
+  const entries = await Promise.all(
+    Object.entries(ports).map(async ([service, port]) => [service, await scrape(port)] as const),
+  );
   return Object.fromEntries(entries);
 }
 
@@ -346,7 +398,12 @@ let run1: {
   traceId: string;
   jaegerV3File: string;
   jaegerV3Spans: string;
-  jaegerV1: { data: { traceID: string; spans: { spanID: string; operationName: string; tags: { key: string; type: string; value: unknown }[] }[] }[] };
+  jaegerV1: {
+    data: {
+      traceID: string;
+      spans: { spanID: string; operationName: string; tags: { key: string; type: string; value: unknown }[] }[];
+    }[];
+  };
   tracesFile: string;
   logsFile: string;
   collector: CollectedExport;
@@ -355,14 +412,23 @@ let run1: {
 };
 
 function stackEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...cleanEnv(), ECT_STACK_DIR: stackDir, OTELCOL_BIN: tools.OTELCOL_BIN, JAEGER_BIN: tools.JAEGER_BIN, ...extra };
+  return {
+    ...cleanEnv(),
+    ECT_STACK_DIR: stackDir,
+    OTELCOL_BIN: tools.OTELCOL_BIN,
+    JAEGER_BIN: tools.JAEGER_BIN,
+    ...extra,
+  };
 }
 
 async function stackCommand(command: string, timeoutMs = 120_000): Promise<void> {
   const r = await bash([join(REPO_ROOT, 'test/e2e/stack.sh'), command], stackEnv(), timeoutMs);
   if (r.status !== 0) throw scriptFailure(`stack.sh ${command}`, r);
   stack = parseEnvLines(readFileSync(join(stackDir, 'stack.env'), 'utf8'));
-  for (const [key, exe] of [['OTELCOL_PID', basename(tools.OTELCOL_BIN ?? 'otelcol-ect')], ['JAEGER_PID', 'jaeger']] as const) {
+  for (const [key, exe] of [
+    ['OTELCOL_PID', basename(tools.OTELCOL_BIN ?? 'otelcol-ect')],
+    ['JAEGER_PID', 'jaeger'],
+  ] as const) {
     if (stack[key]) stackPids.set(Number(stack[key]), exe);
   }
 }
@@ -426,7 +492,14 @@ beforeAll(async () => {
   // (a) One workflow run, OTLP/HTTP to the Collector (and the processes' own files, to compare).
   t = Date.now();
   const dir = join(work, 'run1');
-  const workflow = await startWorkflow({ dir, exporters: 'otlp', otlpEndpoint: stack.OTEL_EXPORTER_OTLP_ENDPOINT!, fileExport: true, env: FAST_EXPORT, readyTimeoutMs: READY_TIMEOUT_MS });
+  const workflow = await startWorkflow({
+    dir,
+    exporters: 'otlp',
+    otlpEndpoint: stack.OTEL_EXPORTER_OTLP_ENDPOINT!,
+    fileExport: true,
+    env: FAST_EXPORT,
+    readyTimeoutMs: READY_TIMEOUT_MS,
+  });
   workflows.push(workflow);
   timings.run1StartMs = Date.now() - t;
   t = Date.now();
@@ -471,7 +544,8 @@ beforeAll(async () => {
 }, SETUP_TIMEOUT_MS);
 
 afterAll(async () => {
-  for (const workflow of workflows) await stopWorkflow(workflow).catch((error: unknown) => console.error(String(error)));
+  for (const workflow of workflows)
+    await stopWorkflow(workflow).catch((error: unknown) => console.error(String(error)));
   const problems: string[] = [];
   if (stackDir !== '' && existsSync(stackDir)) {
     const r = await bash([join(REPO_ROOT, 'test/e2e/stack.sh'), 'stop'], stackEnv(), 60_000);
@@ -485,7 +559,9 @@ afterAll(async () => {
     }
   }
   for (const workflow of workflows) {
-    for (const s of workflow.services) if (s.exit === undefined && s.pid !== undefined && runs(s.pid, basename(process.execPath))) problems.push(`${s.name} (pid ${s.pid}) still running`);
+    for (const s of workflow.services)
+      if (s.exit === undefined && s.pid !== undefined && runs(s.pid, basename(process.execPath)))
+        problems.push(`${s.name} (pid ${s.pid}) still running`);
   }
   console.log(`collector-jaeger e2e timings: ${JSON.stringify(timings)}`);
   if (work !== '') {
@@ -498,7 +574,10 @@ afterAll(async () => {
 /** The token of the span named `name` in `service`, exactly one. */
 function tokenOf(checked: { claims: EctClaims; span: ExportedSpan }[], service: string, name: string): EctClaims {
   const found = checked.filter((t) => t.span.service === service && t.span.name === name);
-  expect(found.map((t) => `${t.span.service}/${t.span.name}`), `${service} ${name}`).toHaveLength(1);
+  expect(
+    found.map((t) => `${t.span.service}/${t.span.name}`),
+    `${service} ${name}`,
+  ).toHaveLength(1);
   return found[0]!.claims;
 }
 
@@ -523,7 +602,11 @@ describe('bridge → otelcol-ect → Jaeger v2 (real binaries, loopback)', () =>
       const { claims } = verifier.verifySync(String(token));
       expect(claims.jti, where).toBe(jti);
       expect(claims.pred, where).toEqual(pred);
-      expect(claims.ect_ext?.[SPAN_BINDING_KEY], where).toMatchObject({ trace_id: span.traceId, span_id: span.spanId, name: span.name });
+      expect(claims.ect_ext?.[SPAN_BINDING_KEY], where).toMatchObject({
+        trace_id: span.traceId,
+        span_id: span.spanId,
+        name: span.name,
+      });
     }
     // The full check of the integration tests (jose too, span binding, issuer, one token log record
     // per span with the same token and ids, no orphan tokens), on what Jaeger served.
@@ -546,7 +629,10 @@ describe('bridge → otelcol-ect → Jaeger v2 (real binaries, loopback)', () =>
       const { claims } = verifier.verifySync(String(tag('ect.token')!.value));
       expect(claims.jti, where).toBe(tag('ect.jti')!.value);
       expect(JSON.parse(String(tag('ect.pred')!.value)), where).toEqual(claims.pred);
-      expect(claims.ect_ext?.[SPAN_BINDING_KEY], where).toMatchObject({ span_id: span.spanID, name: span.operationName });
+      expect(claims.ect_ext?.[SPAN_BINDING_KEY], where).toMatchObject({
+        span_id: span.spanID,
+        name: span.operationName,
+      });
       tokens.push(String(tag('ect.token')!.value));
     }
     expect(new Set(tokens)).toEqual(new Set(run1.jaeger.spans.map((s) => s.attributes['ect.token'])));
@@ -573,7 +659,14 @@ describe('bridge → otelcol-ect → Jaeger v2 (real binaries, loopback)', () =>
     for (const files of [[run1.jaegerV3File], [run1.tracesFile, run1.logsFile], [run1.tracesFile], [run1.logsFile]]) {
       const { status, report, stderr } = dagVerify(files, run1.workflow.jwksDir);
       expect(stderr, files.join(' ')).toBe('');
-      expect(report, files.join(' ')).toMatchObject({ verdict: 'valid', tokens: SPANS_PER_RUN, edges, failures: [], violations: [], missing: [] });
+      expect(report, files.join(' ')).toMatchObject({
+        verdict: 'valid',
+        tokens: SPANS_PER_RUN,
+        edges,
+        failures: [],
+        violations: [],
+        missing: [],
+      });
       expect(status, files.join(' ')).toBe(0);
     }
   });
@@ -582,7 +675,10 @@ describe('bridge → otelcol-ect → Jaeger v2 (real binaries, loopback)', () =>
     const checked = tokensOfSpans(run1.jaeger);
     expect(checked).toHaveLength(SPANS_PER_RUN);
     const reaches = reachability(checked.map((t) => t.claims));
-    const agent = Object.fromEntries(AGENT_ACTIONS.map((a) => [a, tokenOf(checked, agentService(a), a)])) as Record<AgentAction, EctClaims>;
+    const agent = Object.fromEntries(AGENT_ACTIONS.map((a) => [a, tokenOf(checked, agentService(a), a)])) as Record<
+      AgentAction,
+      EctClaims
+    >;
     for (const a of AGENT_ACTIONS) expect(agent[a].exec_act).toBe(a);
     expect(agentOrder(agent, reaches)).toEqual(PAPER_ORDER);
     expect(reaches(agent.analyze_risk.jti, agent.check_credit.jti)).toBe(false);
@@ -595,7 +691,12 @@ describe('tampering with what the Collector and Jaeger stored', () => {
 
   it('a renamed span in a copy of the Collector traces file: invalid (exit 1), ECT_SPAN_MISMATCH naming that span', () => {
     const copy = join(run1.workflow.dir, 'tampered-name.jsonl');
-    const { line, span } = tamperSpan(run1.tracesFile, copy, (s) => s.name === 'check_credit', (s) => (s.name = 'check_credit_skipped'));
+    const { line, span } = tamperSpan(
+      run1.tracesFile,
+      copy,
+      (s) => s.name === 'check_credit',
+      (s) => (s.name = 'check_credit_skipped'),
+    );
     const { status, report } = dagVerify([copy, run1.logsFile], run1.workflow.jwksDir);
     expect(report.verdict).toBe('invalid');
     expect(report.failures).toHaveLength(1);
@@ -628,9 +729,16 @@ describe('tampering with what the Collector and Jaeger stored', () => {
 
   it('a span edited in the saved Jaeger /api/v3 answer: invalid, ECT_SPAN_MISMATCH naming that span', () => {
     const copy = join(run1.workflow.dir, 'tampered-jaeger-v3.json');
-    const { span } = tamperSpan(run1.jaegerV3File, copy, (s) => s.name === 'execute_trade', (s) => (s.name = 'execute_trade_twice'));
+    const { span } = tamperSpan(
+      run1.jaegerV3File,
+      copy,
+      (s) => s.name === 'execute_trade',
+      (s) => (s.name = 'execute_trade_twice'),
+    );
     const { status, report } = dagVerify([copy], run1.workflow.jwksDir);
-    expect(report.failures).toEqual([expect.objectContaining({ file: copy, line: 1, jti: jtiOf(span), code: 'ECT_SPAN_MISMATCH' })]);
+    expect(report.failures).toEqual([
+      expect.objectContaining({ file: copy, line: 1, jti: jtiOf(span), code: 'ECT_SPAN_MISMATCH' }),
+    ]);
     expect(report.failures[0]!.message).toContain(`span execute_trade_twice (${span.spanId})`);
     expect(status).toBe(1);
   });
@@ -735,11 +843,15 @@ describe('Collector outage under load', () => {
       expect(answered.length).toBeGreaterThanOrEqual(10);
       for (const s of services) {
         const growth = rssMax[s]! - rss0[s]!;
-        expect(growth, `${s}: RSS ${rss0[s]!.toFixed(0)} → max ${rssMax[s]!.toFixed(0)} MB`).toBeLessThan(RSS_GROWTH_LIMIT_MB);
+        expect(growth, `${s}: RSS ${rss0[s]!.toFixed(0)} → max ${rssMax[s]!.toFixed(0)} MB`).toBeLessThan(
+          RSS_GROWTH_LIMIT_MB,
+        );
         // Failures are counted, and keep being counted while the Collector is away.
         expect(during[s]!.ect_spans_export_failed_total, s).toBeGreaterThan(middle![s]!.ect_spans_export_failed_total);
         expect(middle![s]!.ect_spans_export_failed_total, s).toBeGreaterThan(0);
-        expect(during[s]!.ect_token_logs_export_failed_total, s).toBeGreaterThan(middle![s]!.ect_token_logs_export_failed_total);
+        expect(during[s]!.ect_token_logs_export_failed_total, s).toBeGreaterThan(
+          middle![s]!.ect_token_logs_export_failed_total,
+        );
         expect(middle![s]!.ect_token_logs_export_failed_total, s).toBeGreaterThan(0);
         // The bridge kept signing.
         expect(during[s]!.ect_tokens_issued_total, s).toBeGreaterThan(before[s]!.ect_tokens_issued_total);
@@ -761,7 +873,11 @@ describe('Collector outage under load', () => {
       // And the restarted Collector's files have them, spans and token log records.
       await waitFor('the recovered runs in the restarted Collector files', ARRIVAL_TIMEOUT_MS, async () => {
         const { spans, logRecords } = readOtlpFiles([stack.ECT_TRACES_FILE!, stack.ECT_LOGS_FILE!]);
-        const ok = recovered.every(({ traceId }) => spans.filter((s) => s.traceId === traceId).length === SPANS_PER_RUN && logRecords.filter((r) => r.traceId === traceId).length === SPANS_PER_RUN);
+        const ok = recovered.every(
+          ({ traceId }) =>
+            spans.filter((s) => s.traceId === traceId).length === SPANS_PER_RUN &&
+            logRecords.filter((r) => r.traceId === traceId).length === SPANS_PER_RUN,
+        );
         return ok ? true : undefined;
       });
 
@@ -771,7 +887,11 @@ describe('Collector outage under load', () => {
         const a = await scrapeAll(portOf);
         await sleep(2_500);
         const b = await scrapeAll(portOf);
-        const same = services.every((s) => a[s]!.ect_spans_export_failed_total === b[s]!.ect_spans_export_failed_total && a[s]!.ect_token_logs_export_failed_total === b[s]!.ect_token_logs_export_failed_total);
+        const same = services.every(
+          (s) =>
+            a[s]!.ect_spans_export_failed_total === b[s]!.ect_spans_export_failed_total &&
+            a[s]!.ect_token_logs_export_failed_total === b[s]!.ect_token_logs_export_failed_total,
+        );
         return same ? b : undefined;
       });
       const more = await runWorkflows(workflow, 3);
@@ -797,7 +917,9 @@ describe('Collector outage under load', () => {
       console.log(
         `collector outage: ${answered.length} runs in ${OUTAGE_MS} ms (target ${OUTAGE_RATE}/s), all answered; RSS MB (before → max): ${services
           .map((s) => `${s} ${rss0[s]!.toFixed(0)}→${rssMax[s]!.toFixed(0)}`)
-          .join(', ')}; counters before/midway/end-of-outage/after-recovery: ${JSON.stringify({ before, middle, during, after })}; spans in Jaeger of the first and last 3 outage runs: ${arrived.join(',')}`,
+          .join(
+            ', ',
+          )}; counters before/midway/end-of-outage/after-recovery: ${JSON.stringify({ before, middle, during, after })}; spans in Jaeger of the first and last 3 outage runs: ${arrived.join(',')}`,
       );
     },
     5 * 60_000,

@@ -5,7 +5,13 @@
  */
 import { sign as cryptoSign } from 'node:crypto';
 import { expect } from 'vitest';
-import { generateSigningKey, JwksResolver, verificationKeyOf, type SigningKey, type VerificationKey } from '../../src/keys/index.js';
+import {
+  generateSigningKey,
+  JwksResolver,
+  verificationKeyOf,
+  type SigningKey,
+  type VerificationKey,
+} from '../../src/keys/index.js';
 import {
   EctError,
   EctSigner,
@@ -40,7 +46,10 @@ export interface Issuer {
  * A fresh key of `alg`, its signer and a resolver holding its public key, optionally bound to
  * issuers (as `ect_iss` in a JWK Set would bind it).
  */
-export function makeIssuer(alg: EctAlgorithm = 'ES256', options: SignerOptions & { issuers?: readonly string[] } = {}): Issuer {
+export function makeIssuer(
+  alg: EctAlgorithm = 'ES256',
+  options: SignerOptions & { issuers?: readonly string[] } = {},
+): Issuer {
   const key = generateSigningKey(alg);
   const verificationKey = verificationKeyOf(key, options.issuers);
   const signer = new EctSigner(key, options.draft === undefined ? {} : { draft: options.draft });
@@ -77,7 +86,10 @@ const DIGEST: Record<EctAlgorithm, string | null> = { ES256: 'sha256', ES384: 's
  */
 export function signCompact(header: Part, payload: Part, key: SigningKey): string {
   const input = `${Buffer.from(partText(header), 'utf8').toString('base64url')}.${Buffer.from(partText(payload), 'utf8').toString('base64url')}`;
-  const signature = cryptoSign(DIGEST[key.alg], Buffer.from(input, 'latin1'), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+  const signature = cryptoSign(DIGEST[key.alg], Buffer.from(input, 'latin1'), {
+    key: key.privateKey,
+    dsaEncoding: 'ieee-p1363',
+  });
   return `${input}.${signature.toString('base64url')}`;
 }
 
@@ -94,7 +106,9 @@ export function decodePart(token: string, index: 0 | 1): Record<string, unknown>
 }
 
 /** What one verification path decided. `code` is `NOT_ECT_ERROR` for anything not an {@link EctError}. */
-export type Outcome = { ok: true; value: VerifiedEct } | { ok: false; code: EctErrorCode | 'NOT_ECT_ERROR'; error: unknown };
+export type Outcome =
+  | { ok: true; value: VerifiedEct }
+  | { ok: false; code: EctErrorCode | 'NOT_ECT_ERROR'; error: unknown };
 
 function outcomeOf(error: unknown): Outcome {
   return { ok: false, code: error instanceof EctError ? error.code : 'NOT_ECT_ERROR', error };
@@ -128,10 +142,18 @@ type ErrorClass = abstract new (...args: never[]) => EctError;
  * Asserts that both paths refuse `token` with `code` (and, when given, an error of `errorClass`),
  * each on a fresh verifier so that replay state is not shared. Returns the sync path's error.
  */
-export async function expectRejectedBoth(options: VerifyOptions, token: string, code: EctErrorCode, errorClass?: ErrorClass): Promise<EctError> {
+export async function expectRejectedBoth(
+  options: VerifyOptions,
+  token: string,
+  code: EctErrorCode,
+  errorClass?: ErrorClass,
+): Promise<EctError> {
   const sync = outcomeSync(new EctVerifier(options), token);
   const async_ = await outcomeAsync(new EctVerifier(options), token);
-  for (const [path, outcome] of [['verifySync', sync], ['verify', async_]] as const) {
+  for (const [path, outcome] of [
+    ['verifySync', sync],
+    ['verify', async_],
+  ] as const) {
     expect(outcome.ok ? 'accepted' : outcome.code, `${path} outcome`).toBe(code);
     if (!outcome.ok) {
       const error = outcome.error as EctError;

@@ -39,9 +39,16 @@ export function createOtelFixture(options: Partial<EctBridgeOptions> = {}): Otel
   const key = options.signingKey ?? generateSigningKey('ES256');
   const logs = new InMemoryLogRecordExporter();
   const loggerProvider = new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter: logs })] });
-  const bridge = createEctBridge({ signingKey: key, issuer: 'spiffe://example.org/service/test', loggerProvider, ...options });
+  const bridge = createEctBridge({
+    signingKey: key,
+    issuer: 'spiffe://example.org/service/test',
+    loggerProvider,
+    ...options,
+  });
   const spans = new InMemorySpanExporter();
-  const provider = new TracerProvider({ spanProcessors: [bridge.processor, new SimpleSpanProcessor({ exporter: bridge.wrapExporter(spans) })] });
+  const provider = new TracerProvider({
+    spanProcessors: [bridge.processor, new SimpleSpanProcessor({ exporter: bridge.wrapExporter(spans) })],
+  });
   const tracer = provider.getTracer('test');
   const verifier = new EctVerifier({ keys: new JwksResolver([verificationKeyOf(key)]), audit: true });
   return {

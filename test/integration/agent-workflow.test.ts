@@ -18,7 +18,18 @@ import {
   type Workflow,
   type WorkflowSummary,
 } from '../../examples/agent-workflow/harness.mjs';
-import { agentOrder, checkSpansAndTokens, ect, PAPER_ORDER, reachability, READY_TIMEOUT_MS, runDir, SETUP_TIMEOUT_MS, tokensOfSpans, type CheckedToken } from './helpers.js';
+import {
+  agentOrder,
+  checkSpansAndTokens,
+  ect,
+  PAPER_ORDER,
+  reachability,
+  READY_TIMEOUT_MS,
+  runDir,
+  SETUP_TIMEOUT_MS,
+  tokensOfSpans,
+  type CheckedToken,
+} from './helpers.js';
 
 const run = runDir('workflow');
 let workflow: Workflow | undefined;
@@ -53,7 +64,10 @@ afterAll(async () => {
 /** The token of the span named `name` in `service`, exactly one. */
 function tokenOf(service: string, name: string): EctClaims {
   const found = checked.filter((t) => t.span.service === service && t.span.name === name);
-  expect(found.map((t) => `${t.span.service}/${t.span.name}`), `${service} ${name}`).toHaveLength(1);
+  expect(
+    found.map((t) => `${t.span.service}/${t.span.name}`),
+    `${service} ${name}`,
+  ).toHaveLength(1);
   return found[0]!.claims;
 }
 
@@ -91,7 +105,10 @@ describe('agent workflow over real HTTP (design.md §7)', () => {
   it("restricted to the five agent tokens, reachability over all pred edges is exactly the paper's figure", () => {
     expect(checked.length).toBeGreaterThan(0);
     const reaches = reachability(checked.map((t) => t.claims));
-    const agent = Object.fromEntries(AGENT_ACTIONS.map((a) => [a, tokenOf(agentService(a), a)])) as Record<AgentAction, EctClaims>;
+    const agent = Object.fromEntries(AGENT_ACTIONS.map((a) => [a, tokenOf(agentService(a), a)])) as Record<
+      AgentAction,
+      EctClaims
+    >;
     for (const a of AGENT_ACTIONS) expect(agent[a].exec_act).toBe(a);
     // The whole 5×5 relation: these pairs and no others (so analyze_risk ∥ check_credit, no cycles).
     expect(agentOrder(agent, reaches)).toEqual(PAPER_ORDER);
@@ -102,7 +119,8 @@ describe('agent workflow over real HTTP (design.md §7)', () => {
   it('the cross-service edges of the §7 table: requests carry the caller frontier, responses return the callee token', () => {
     expect(checked.length).toBeGreaterThan(0);
     const bySpanId = new Map(checked.map((t) => [t.span.spanId, t]));
-    const server = (a: AgentAction) => checked.find((t) => t.span.service === agentService(a) && t.span.kind === 'SERVER')!;
+    const server = (a: AgentAction) =>
+      checked.find((t) => t.span.service === agentService(a) && t.span.kind === 'SERVER')!;
     // The orchestrator client span that called agent `a` is the parent of a's server span.
     const client = (a: AgentAction) => bySpanId.get(server(a).span.parentSpanId ?? '')!;
     for (const a of AGENT_ACTIONS) {
@@ -129,7 +147,9 @@ describe('agent workflow over real HTTP (design.md §7)', () => {
     expect(root.pred).toEqual([workflowToken.jti]);
     // The root commits to the whole run: every other token is its ancestor.
     const reaches = reachability(checked.map((t) => t.claims));
-    for (const t of checked) if (t.claims.jti !== root.jti) expect(reaches(t.claims.jti, root.jti), `${t.span.service} ${t.span.name}`).toBe(true);
+    for (const t of checked)
+      if (t.claims.jti !== root.jti)
+        expect(reaches(t.claims.jti, root.jti), `${t.span.service} ${t.span.name}`).toBe(true);
   });
 
   it('every predecessor edge is also a span link to the predecessor span (design.md §4)', () => {
@@ -138,10 +158,16 @@ describe('agent workflow over real HTTP (design.md §7)', () => {
     for (const t of checked) {
       const edges = t.span.links.filter((l) => l.attributes['ect.edge'] === 'predecessor');
       const where = `${t.span.service} ${t.span.name}`;
-      expect(edges.map((l) => l.attributes['ect.jti']), where).toEqual(t.claims.pred);
+      expect(
+        edges.map((l) => l.attributes['ect.jti']),
+        where,
+      ).toEqual(t.claims.pred);
       for (const link of edges) {
         const target = spanOfJti.get(String(link.attributes['ect.jti']));
-        expect({ traceId: link.traceId, spanId: link.spanId }, where).toEqual({ traceId: target?.traceId, spanId: target?.spanId });
+        expect({ traceId: link.traceId, spanId: link.spanId }, where).toEqual({
+          traceId: target?.traceId,
+          spanId: target?.spanId,
+        });
       }
     }
   });
@@ -149,14 +175,28 @@ describe('agent workflow over real HTTP (design.md §7)', () => {
   it('no edge points to a token issued later (temporal rule by construction)', () => {
     expect(checked.length).toBeGreaterThan(0);
     const iat = new Map(checked.map((t) => [t.claims.jti, t.claims.iat]));
-    for (const t of checked) for (const p of t.claims.pred) expect(iat.get(p)! <= t.claims.iat, `${t.span.name} ← ${p}`).toBe(true);
+    for (const t of checked)
+      for (const p of t.claims.pred) expect(iat.get(p)! <= t.claims.iat, `${t.span.name} ← ${p}`).toBe(true);
   });
 
   it('`ect dag verify` over the OTLP export with the JWK Set folder says valid (exit 0)', () => {
     const result = ect(['dag', 'verify', ...exported.files, '--jwks', exported.jwksDir, '--json']);
     expect(result.stderr).toBe('');
-    const report = JSON.parse(result.stdout) as { verdict: string; tokens: number; edges: number; failures: unknown[]; violations: unknown[]; missing: unknown[] };
-    expect(report).toMatchObject({ verdict: 'valid', tokens: exported.spans.length, failures: [], violations: [], missing: [] });
+    const report = JSON.parse(result.stdout) as {
+      verdict: string;
+      tokens: number;
+      edges: number;
+      failures: unknown[];
+      violations: unknown[];
+      missing: unknown[];
+    };
+    expect(report).toMatchObject({
+      verdict: 'valid',
+      tokens: exported.spans.length,
+      failures: [],
+      violations: [],
+      missing: [],
+    });
     expect(report.edges).toBe(checked.reduce((n, t) => n + t.claims.pred.length, 0));
     expect(result.status).toBe(0);
     const text = ect(['dag', 'verify', ...exported.files, '--jwks', exported.jwksDir]);
@@ -183,7 +223,10 @@ describe('agent workflow over real HTTP (design.md §7)', () => {
     const bad = join(run.dir, 'tampered.txt');
     writeFileSync(bad, `${[tampered, ...exported.tokens.slice(1)].join('\n')}\n`);
     const invalid = ect(['dag', 'verify', bad, '--jwks', exported.jwksDir, '--json']);
-    expect(JSON.parse(invalid.stdout)).toMatchObject({ verdict: 'invalid', failures: [{ code: 'ECT_SIGNATURE_INVALID' }] });
+    expect(JSON.parse(invalid.stdout)).toMatchObject({
+      verdict: 'invalid',
+      failures: [{ code: 'ECT_SIGNATURE_INVALID' }],
+    });
     expect(invalid.status).toBe(1);
   });
 });

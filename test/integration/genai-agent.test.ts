@@ -4,8 +4,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EctClaims } from '../../src/token/index.js';
 import type { CollectedExport } from '../../examples/agent-workflow/harness.mjs';
-import { collectExport, GENAI_SERVICE, invokeAgent, startGenAiAgent, stopGenAiAgent, type AgentReply, type GenAiAgent } from '../../examples/genai-agent/harness.mjs';
-import { checkSpansAndTokens, ect, READY_TIMEOUT_MS, runDir, SETUP_TIMEOUT_MS, sha256b64url, tokensOfSpans, type CheckedToken } from './helpers.js';
+import {
+  collectExport,
+  GENAI_SERVICE,
+  invokeAgent,
+  startGenAiAgent,
+  stopGenAiAgent,
+  type AgentReply,
+  type GenAiAgent,
+} from '../../examples/genai-agent/harness.mjs';
+import {
+  checkSpansAndTokens,
+  ect,
+  READY_TIMEOUT_MS,
+  runDir,
+  SETUP_TIMEOUT_MS,
+  sha256b64url,
+  tokensOfSpans,
+  type CheckedToken,
+} from './helpers.js';
 
 const run = runDir('genai');
 let agent: GenAiAgent | undefined;
@@ -41,7 +58,13 @@ describe('GenAI agent: exec_act and content hashes from GenAI semantic conventio
 
   it('exec_act is derived from gen_ai.operation.name and the agent / tool name', () => {
     expect(tokens.map((t) => t.claims.exec_act).sort()).toEqual(
-      ['POST /invoke', 'execute_tool:book_hotel', 'execute_tool:get_exchange_rate', 'execute_tool:get_weather', 'invoke_agent:planner'].sort(),
+      [
+        'POST /invoke',
+        'execute_tool:book_hotel',
+        'execute_tool:get_exchange_rate',
+        'execute_tool:get_weather',
+        'invoke_agent:planner',
+      ].sort(),
     );
     const spanOf = (act: string) => tokens.find((t) => t.claims.exec_act === act)!.span;
     expect(spanOf('invoke_agent:planner').name).toBe('invoke_agent planner');
@@ -92,7 +115,14 @@ describe('GenAI agent: exec_act and content hashes from GenAI semantic conventio
 
   it('`ect dag verify` over the export says valid (exit 0)', () => {
     const result = ect(['dag', 'verify', ...exported.files, '--jwks', exported.jwksDir, '--json']);
-    expect(JSON.parse(result.stdout)).toMatchObject({ verdict: 'valid', tokens: 5, edges: 4, failures: [], violations: [], missing: [] });
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      verdict: 'valid',
+      tokens: 5,
+      edges: 4,
+      failures: [],
+      violations: [],
+      missing: [],
+    });
     expect(result.status).toBe(0);
   });
 });

@@ -8,7 +8,14 @@ import { expect } from 'vitest';
 import { DirectoryJwksResolver } from '../../src/keys/index.js';
 import { SPAN_BINDING_KEY } from '../../src/base/conventions.js';
 import { decodeUnverified, EctVerifier, readClaims, type EctClaims } from '../../src/token/index.js';
-import { AGENT_ACTIONS, ECT_CLI, REPO_ROOT, type AgentAction, type CollectedExport, type ExportedSpan } from '../../examples/agent-workflow/harness.mjs';
+import {
+  AGENT_ACTIONS,
+  ECT_CLI,
+  REPO_ROOT,
+  type AgentAction,
+  type CollectedExport,
+  type ExportedSpan,
+} from '../../examples/agent-workflow/harness.mjs';
 
 /** Readiness of real processes on a loaded 2-core machine: generous, but bounded. */
 export const READY_TIMEOUT_MS = 60_000;
@@ -93,7 +100,9 @@ export async function checkSpansAndTokens(exported: CollectedExport): Promise<Ch
 export function tokensOfSpans(exported: CollectedExport): CheckedToken[] {
   return exported.spans.flatMap((span) => {
     const token = span.attributes['ect.token'];
-    return typeof token === 'string' ? [{ token, claims: readClaims(decodeUnverified(token).payload).claims, span }] : [];
+    return typeof token === 'string'
+      ? [{ token, claims: readClaims(decodeUnverified(token).payload).claims, span }]
+      : [];
   });
 }
 
@@ -129,15 +138,21 @@ export const PAPER_ORDER: readonly string[] = [
   ['check_credit', 'verify_compliance'],
   ['check_credit', 'execute_trade'],
   ['verify_compliance', 'execute_trade'],
-].map(([x, y]) => `${x} → ${y}`).sort();
+]
+  .map(([x, y]) => `${x} → ${y}`)
+  .sort();
 
 /**
  * The whole 5×5 precedence relation between the agent tokens, as sorted "x → y" pairs, to compare
  * with {@link PAPER_ORDER} (equal means: these pairs and no others, so analyze_risk ∥ check_credit).
  */
-export function agentOrder(agent: Record<AgentAction, EctClaims>, reaches: (from: string, to: string) => boolean): string[] {
+export function agentOrder(
+  agent: Record<AgentAction, EctClaims>,
+  reaches: (from: string, to: string) => boolean,
+): string[] {
   const pairs: string[] = [];
-  for (const x of AGENT_ACTIONS) for (const y of AGENT_ACTIONS) if (x !== y && reaches(agent[x].jti, agent[y].jti)) pairs.push(`${x} → ${y}`);
+  for (const x of AGENT_ACTIONS)
+    for (const y of AGENT_ACTIONS) if (x !== y && reaches(agent[x].jti, agent[y].jti)) pairs.push(`${x} → ${y}`);
   return pairs.sort();
 }
 

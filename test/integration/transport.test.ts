@@ -70,7 +70,8 @@ describe('response path: the callee token comes back and joins the caller fronti
       expect(claimsOf(callerClient.attributes['ect.token']).pred).toContain(calleeServer.attributes['ect.jti']);
       // And the caller's work span, which made the call, names the client span.
       expect(claimsOf(callerWork.attributes['ect.token']).pred).toContain(callerClient.attributes['ect.jti']);
-      for (const span of spans) expect(span.attributes['ect.token'], `${span.service}/${span.name}`).toBeTypeOf('string');
+      for (const span of spans)
+        expect(span.attributes['ect.token'], `${span.service}/${span.name}`).toBeTypeOf('string');
     });
   }
 });
@@ -81,7 +82,14 @@ describe('incoming tokens: record and enforce modes', () => {
     mkdirSync(join(home, 'jwks'), { recursive: true });
     writeFileSync(join(home, 'jwks', 'upstream.json'), JSON.stringify({ keys: [publicJwkOf(key)] }));
     const signer = new EctSigner(key);
-    return signer.sign(newClaims({ iss: 'spiffe://example.org/service/upstream', aud: 'spiffe://example.org', exec_act: 'upstream', wid }));
+    return signer.sign(
+      newClaims({
+        iss: 'spiffe://example.org/service/upstream',
+        aud: 'spiffe://example.org',
+        exec_act: 'upstream',
+        wid,
+      }),
+    );
   }
   const traceparent = () => `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
   const forge = (token: string) => `${token.slice(0, -6)}AAAAAA`;
@@ -90,9 +98,13 @@ describe('incoming tokens: record and enforce modes', () => {
     const home = freshHome();
     const token = await trustedToken(home);
     const service = await start('guarded', home, { ECT_MODE: 'enforce' });
-    const ok = await fetch(`${service.url}/work`, { headers: { 'execution-context': token, traceparent: traceparent() } });
+    const ok = await fetch(`${service.url}/work`, {
+      headers: { 'execution-context': token, traceparent: traceparent() },
+    });
     expect(ok.status).toBe(200);
-    const forged = await fetch(`${service.url}/work`, { headers: { 'execution-context': forge(token), traceparent: traceparent() } });
+    const forged = await fetch(`${service.url}/work`, {
+      headers: { 'execution-context': forge(token), traceparent: traceparent() },
+    });
     expect(forged.status).toBe(403);
     expect(await forged.json()).toMatchObject({ error: 'execution_context_rejected', code: 'ECT_SIGNATURE_INVALID' });
     await stopAll();
@@ -106,9 +118,15 @@ describe('incoming tokens: record and enforce modes', () => {
     const token = await trustedToken(home);
     const service = await start('guarded', home, { ECT_MODE: 'enforce' });
     const sameCaller = traceparent();
-    const first = await fetch(`${service.url}/work`, { headers: { 'execution-context': token, traceparent: sameCaller } });
-    const replay = await fetch(`${service.url}/work`, { headers: { 'execution-context': token, traceparent: sameCaller } });
-    const fanOut = await fetch(`${service.url}/work`, { headers: { 'execution-context': token, traceparent: traceparent() } });
+    const first = await fetch(`${service.url}/work`, {
+      headers: { 'execution-context': token, traceparent: sameCaller },
+    });
+    const replay = await fetch(`${service.url}/work`, {
+      headers: { 'execution-context': token, traceparent: sameCaller },
+    });
+    const fanOut = await fetch(`${service.url}/work`, {
+      headers: { 'execution-context': token, traceparent: traceparent() },
+    });
     expect([first.status, replay.status, fanOut.status]).toEqual([200, 403, 200]);
     expect(await replay.json()).toMatchObject({ code: 'ECT_REPLAY' });
   });
@@ -117,19 +135,32 @@ describe('incoming tokens: record and enforce modes', () => {
     const home = freshHome();
     const token = await trustedToken(home);
     const service = await start('recording', home, { ECT_MODE: 'record' });
-    const response = await fetch(`${service.url}/work`, { headers: { 'execution-context': forge(token), traceparent: traceparent() } });
+    const response = await fetch(`${service.url}/work`, {
+      headers: { 'execution-context': forge(token), traceparent: traceparent() },
+    });
     expect(response.status).toBe(200);
     await stopAll();
     const server = exportedSpans(home).find((s) => s.kind === SERVER)!;
     expect(server.attributes['ect.incoming.rejected']).toBe(1);
-    expect(server.events).toContainEqual({ name: 'ect.verification_failed', attributes: expect.objectContaining({ 'ect.error.code': 'ECT_SIGNATURE_INVALID' }) });
+    expect(server.events).toContainEqual({
+      name: 'ect.verification_failed',
+      attributes: expect.objectContaining({ 'ect.error.code': 'ECT_SIGNATURE_INVALID' }),
+    });
     expect(claimsOf(server.attributes['ect.token']).pred).not.toContain(claimsOf(token).jti);
     // The audit says so: the refused edge makes the exported DAG partial, not valid.
     const exportDir = join(home, 'export');
     const files = readdirSync(exportDir).map((f) => join(exportDir, f));
-    const audit = spawnSync(process.execPath, [join(repoRoot, 'dist/cli/main.js'), 'dag', 'verify', ...files, '--jwks', join(home, 'jwks'), '--json'], { encoding: 'utf8' });
+    const audit = spawnSync(
+      process.execPath,
+      [join(repoRoot, 'dist/cli/main.js'), 'dag', 'verify', ...files, '--jwks', join(home, 'jwks'), '--json'],
+      { encoding: 'utf8' },
+    );
     expect(audit.status).toBe(3);
-    expect(JSON.parse(audit.stdout)).toMatchObject({ verdict: 'partial', failures: [], refused: [expect.objectContaining({ span: server.name, refused: 1 })] });
+    expect(JSON.parse(audit.stdout)).toMatchObject({
+      verdict: 'partial',
+      failures: [],
+      refused: [expect.objectContaining({ span: server.name, refused: 1 })],
+    });
   });
 
   it('a valid incoming token becomes the server span start predecessor, and its workflow id is kept', async () => {

@@ -6,8 +6,22 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EctError, EctVerifier, MemoryReplayCache, type EctAlgorithm, type EctClaims, type VerifyOptions } from '../../src/token/index.js';
-import { adversarialTokenArb, allKeys, issuers, mutatedTokenArb, targetedTokenArb, validTokenArb } from '../helpers/arbitraries.js';
+import {
+  EctError,
+  EctVerifier,
+  MemoryReplayCache,
+  type EctAlgorithm,
+  type EctClaims,
+  type VerifyOptions,
+} from '../../src/token/index.js';
+import {
+  adversarialTokenArb,
+  allKeys,
+  issuers,
+  mutatedTokenArb,
+  targetedTokenArb,
+  validTokenArb,
+} from '../helpers/arbitraries.js';
 import { AUD, describeOutcome, ISS, NOW, outcomeAsync, outcomeSync, type Outcome } from '../helpers/ect.js';
 
 const ALGS: EctAlgorithm[] = ['ES256', 'ES384', 'EdDSA'];
@@ -15,8 +29,13 @@ const ALGS: EctAlgorithm[] = ['ES256', 'ES384', 'EdDSA'];
 /** Verifier options varied over what changes the verdict. */
 const optionsArb: fc.Arbitrary<{ options: VerifyOptions; replay: boolean }> = fc
   .record({
-    algorithms: fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.subarray(ALGS, { minLength: 1 }) }),
-    audience: fc.option(fc.constantFrom<string | string[]>(AUD, [AUD, 'spiffe://other.org'], 'spiffe://other.org'), { nil: undefined }),
+    algorithms: fc.oneof(
+      { weight: 3, arbitrary: fc.constant(undefined) },
+      { weight: 1, arbitrary: fc.subarray(ALGS, { minLength: 1 }) },
+    ),
+    audience: fc.option(fc.constantFrom<string | string[]>(AUD, [AUD, 'spiffe://other.org'], 'spiffe://other.org'), {
+      nil: undefined,
+    }),
     audit: fc.boolean(),
     strictIssuerBinding: fc.constantFrom(false, false, false, true),
     issuers: fc.option(fc.constant({ [ISS]: [issuers[0]!.key.kid] }), { nil: undefined }),
@@ -29,7 +48,8 @@ const optionsArb: fc.Arbitrary<{ options: VerifyOptions; replay: boolean }> = fc
   })
   .map(({ policy, replay, ...rest }) => {
     const options: VerifyOptions = { keys: allKeys };
-    for (const [name, value] of Object.entries(rest)) if (value !== undefined) (options as unknown as Record<string, unknown>)[name] = value;
+    for (const [name, value] of Object.entries(rest))
+      if (value !== undefined) (options as unknown as Record<string, unknown>)[name] = value;
     if (policy) {
       options.policy = (claims: EctClaims) => {
         if (claims.exec_act.length % 3 === 0) throw new EctError('ECT_POLICY_REJECTED', 'policy says no');
@@ -46,7 +66,13 @@ const tokenArb: fc.Arbitrary<string> = fc.oneof(
 );
 
 function verdict(outcome: Outcome): unknown {
-  return outcome.ok ? { accepted: outcome.value } : { code: outcome.code, class: (outcome.error as Error)?.constructor?.name, claim: (outcome.error as EctError).claim };
+  return outcome.ok
+    ? { accepted: outcome.value }
+    : {
+        code: outcome.code,
+        class: (outcome.error as Error)?.constructor?.name,
+        claim: (outcome.error as EctError).claim,
+      };
 }
 
 describe('verifySync (node:crypto) and verify (jose) agree', () => {

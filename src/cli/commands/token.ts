@@ -40,21 +40,30 @@ export function tokenCommand(io: CliIo, setExit: (code: number) => void): Comman
     .requiredOption('--iss <id>', 'issuer workload identity')
     .requiredOption('--aud <id[,id]>', 'audience(s), comma-separated')
     .requiredOption('--exec-act <name>', 'the action performed')
-    .option('--pred <jti>', 'a predecessor jti (repeatable)', (value: string, all: string[]) => [...all, value], [] as string[])
+    .option(
+      '--pred <jti>',
+      'a predecessor jti (repeatable)',
+      (value: string, all: string[]) => [...all, value],
+      [] as string[],
+    )
     .option('--wid <uuid>', 'workflow id')
     .option('--jti <uuid>', 'token id (default: a fresh UUID)')
-    .option('--inp-file <file>', 'set inp_hash from this file\'s bytes')
-    .option('--out-file <file>', 'set out_hash from this file\'s bytes')
+    .option('--inp-file <file>', "set inp_hash from this file's bytes")
+    .option('--out-file <file>', "set out_hash from this file's bytes")
     .addOption(new Option('--draft <version>', 'claim names to emit').choices(['00', '01']).default('01'))
     .option('--ttl <seconds>', 'lifetime', '600')
     .action(async (options: CreateOptions) => {
       const ttlSeconds = Number(options.ttl);
-      if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new UsageError('--ttl must be a positive whole number of seconds');
+      if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0)
+        throw new UsageError('--ttl must be a positive whole number of seconds');
       if (options.wid !== undefined && !isUuid(options.wid)) throw new UsageError('--wid must be a UUID');
       if (options.jti !== undefined && !isUuid(options.jti)) throw new UsageError('--jti must be a UUID');
       const badPred = options.pred.find((p) => !isUuid(p));
       if (badPred !== undefined) throw new UsageError(`--pred ${badPred} is not a UUID`);
-      const aud = options.aud.split(',').map((a) => a.trim()).filter((a) => a !== '');
+      const aud = options.aud
+        .split(',')
+        .map((a) => a.trim())
+        .filter((a) => a !== '');
       if (aud.length === 0) throw new UsageError('--aud needs at least one audience');
       const key = await asUsage(() => loadSigningKey(options.key));
       const claims = newClaims({
@@ -65,8 +74,12 @@ export function tokenCommand(io: CliIo, setExit: (code: number) => void): Comman
         ttlSeconds,
         ...(options.wid === undefined ? {} : { wid: options.wid }),
         ...(options.jti === undefined ? {} : { jti: options.jti }),
-        ...(options.inpFile === undefined ? {} : { inp_hash: hashOctets(await readInputFile(options.inpFile, 'input file')) }),
-        ...(options.outFile === undefined ? {} : { out_hash: hashOctets(await readInputFile(options.outFile, 'output file')) }),
+        ...(options.inpFile === undefined
+          ? {}
+          : { inp_hash: hashOctets(await readInputFile(options.inpFile, 'input file')) }),
+        ...(options.outFile === undefined
+          ? {}
+          : { out_hash: hashOctets(await readInputFile(options.outFile, 'output file')) }),
       });
       io.stdout(`${new EctSigner(key, { draft: options.draft }).sign(claims)}\n`);
     });
@@ -83,11 +96,19 @@ export function tokenCommand(io: CliIo, setExit: (code: number) => void): Comman
       const text = argument === undefined || argument === '-' ? (await io.readStdin()).trim() : argument.trim();
       if (text === '') throw new UsageError('no token given (argument or standard input)');
       const keys = await asUsage(() => loadVerificationKeys(options.jwks));
-      const verifier = new EctVerifier({ keys, audit: options.audit ?? false, ...(options.audience === undefined ? {} : { audience: options.audience }) });
+      const verifier = new EctVerifier({
+        keys,
+        audit: options.audit ?? false,
+        ...(options.audience === undefined ? {} : { audience: options.audience }),
+      });
       try {
         const verified = verifier.verifySync(text);
         const out = { valid: true, draft: verified.draft, header: verified.header, claims: verified.claims };
-        io.stdout(options.json ? `${JSON.stringify(out)}\n` : `valid (draft -${verified.draft}, kid ${verified.header.kid})\n${JSON.stringify(verified.claims, null, 2)}\n`);
+        io.stdout(
+          options.json
+            ? `${JSON.stringify(out)}\n`
+            : `valid (draft -${verified.draft}, kid ${verified.header.kid})\n${JSON.stringify(verified.claims, null, 2)}\n`,
+        );
       } catch (error) {
         if (!isEctError(error)) throw error;
         const out = { valid: false, code: error.code, message: error.message };

@@ -26,12 +26,16 @@ export class CountingLogExporter<R> implements LogRecordExporterLike<R> {
   export(records: R[], resultCallback: (result: ExportResult) => void): void {
     try {
       this.#inner.export(records, (result) => {
-        if (result.code !== ExportResultCode.SUCCESS) this.#stats.fail('token_logs.export_failed', result.error ?? new Error('export failed'), records.length);
+        if (result.code !== ExportResultCode.SUCCESS)
+          this.#stats.fail('token_logs.export_failed', result.error ?? new Error('export failed'), records.length);
         resultCallback(result);
       });
     } catch (error) {
       this.#stats.fail('token_logs.export_failed', error, records.length);
-      resultCallback({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) });
+      resultCallback({
+        code: ExportResultCode.FAILED,
+        error: error instanceof Error ? error : new Error(String(error)),
+      });
     }
   }
 

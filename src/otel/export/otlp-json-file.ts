@@ -22,13 +22,19 @@ class OtlpJsonFileExporter<T> {
   }
 
   export(items: T[], resultCallback: (result: ExportResult) => void): void {
-    if (this.#stopped) return resultCallback({ code: ExportResultCode.FAILED, error: new Error('exporter is shut down') });
+    if (this.#stopped) {
+      resultCallback({ code: ExportResultCode.FAILED, error: new Error('exporter is shut down') });
+      return;
+    }
     try {
       const bytes = this.#serializer.serializeRequest(items);
       if (bytes !== undefined) appendFileSync(this.path, `${Buffer.from(bytes).toString('utf8')}\n`);
       resultCallback({ code: ExportResultCode.SUCCESS });
     } catch (error) {
-      resultCallback({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) });
+      resultCallback({
+        code: ExportResultCode.FAILED,
+        error: error instanceof Error ? error : new Error(String(error)),
+      });
     }
   }
 
@@ -44,7 +50,9 @@ class OtlpJsonFileExporter<T> {
  *
  * @example new BatchSpanProcessor(new OtlpJsonFileSpanExporter('.ect/export/spans.jsonl'))
  */
-export class OtlpJsonFileSpanExporter extends OtlpJsonFileExporter<Parameters<typeof JsonTraceSerializer.serializeRequest>[0][number]> {
+export class OtlpJsonFileSpanExporter extends OtlpJsonFileExporter<
+  Parameters<typeof JsonTraceSerializer.serializeRequest>[0][number]
+> {
   constructor(path: string) {
     super(path, JsonTraceSerializer);
   }
@@ -55,7 +63,9 @@ export class OtlpJsonFileSpanExporter extends OtlpJsonFileExporter<Parameters<ty
  *
  * @example new BatchLogRecordProcessor(new OtlpJsonFileLogExporter('.ect/export/tokens.jsonl'))
  */
-export class OtlpJsonFileLogExporter extends OtlpJsonFileExporter<Parameters<typeof JsonLogsSerializer.serializeRequest>[0][number]> {
+export class OtlpJsonFileLogExporter extends OtlpJsonFileExporter<
+  Parameters<typeof JsonLogsSerializer.serializeRequest>[0][number]
+> {
   constructor(path: string) {
     super(path, JsonLogsSerializer);
   }

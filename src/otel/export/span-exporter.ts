@@ -69,12 +69,16 @@ export class EctSpanExporter<S extends EctReadableSpan> implements SpanExporterL
     try {
       // A failed export (backend down, queue full downstream) is counted as dropped spans.
       this.#inner.export(tagged, (result) => {
-        if (result.code !== ExportResultCode.SUCCESS) this.#stats.fail('spans.export_failed', result.error ?? new Error('export failed'), count);
+        if (result.code !== ExportResultCode.SUCCESS)
+          this.#stats.fail('spans.export_failed', result.error ?? new Error('export failed'), count);
         resultCallback(result);
       });
     } catch (error) {
       this.#stats.fail('tokens.export_dropped', error, count);
-      resultCallback({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) });
+      resultCallback({
+        code: ExportResultCode.FAILED,
+        error: error instanceof Error ? error : new Error(String(error)),
+      });
     }
   }
 
@@ -91,7 +95,11 @@ export class EctSpanExporter<S extends EctReadableSpan> implements SpanExporterL
     if (token === undefined) {
       // The span had a token (`ect.pred` is written with it) that is no longer held: the exporter
       // lagged more than the processor's maxKnownTokens spans behind.
-      if (span.attributes[ATTR.pred] !== undefined) this.#stats.fail('tokens.export_dropped', new Error('span exported after its token left the recent tokens (raise maxKnownTokens)'));
+      if (span.attributes[ATTR.pred] !== undefined)
+        this.#stats.fail(
+          'tokens.export_dropped',
+          new Error('span exported after its token left the recent tokens (raise maxKnownTokens)'),
+        );
       return span;
     }
     let compact: string;
@@ -105,7 +113,8 @@ export class EctSpanExporter<S extends EctReadableSpan> implements SpanExporterL
     if (this.#dropContent) for (const key of GEN_AI_CONTENT_KEYS) delete attributes[key];
     // A view of the ended span with one more attribute; every other member reads through.
     return new Proxy(span, {
-      get: (target, property, receiver) => (property === 'attributes' ? attributes : Reflect.get(target, property, receiver)),
+      get: (target, property, receiver) =>
+        property === 'attributes' ? attributes : Reflect.get(target, property, receiver),
     });
   }
 }

@@ -37,7 +37,9 @@ function globalLoggerProvider(): EctLoggerProvider | undefined {
   const inApi = (api as { logs?: { getLoggerProvider(): EctLoggerProvider } }).logs;
   if (inApi !== undefined) return inApi.getLoggerProvider();
   try {
-    const apiLogs = createRequire(import.meta.url)('@opentelemetry/api-logs') as { logs: { getLoggerProvider(): EctLoggerProvider } };
+    const apiLogs = createRequire(import.meta.url)('@opentelemetry/api-logs') as {
+      logs: { getLoggerProvider(): EctLoggerProvider };
+    };
     return apiLogs.logs.getLoggerProvider();
   } catch {
     return undefined;
@@ -65,7 +67,6 @@ export interface TokenPipelineOptions {
   scheduledDelayMs?: number;
   stats?: EctStats;
 }
-
 
 /**
  * Signs issued tokens off the request path, in batches and in issue order, then emits one OTLP log
@@ -103,7 +104,10 @@ export class TokenPipeline implements TokenSink {
 
   push(token: IssuedToken): void {
     if (this.#stopped || this.#queue.length >= this.#maxQueue) {
-      this.stats.fail('tokens.export_dropped', new Error(this.#stopped ? 'pipeline is shut down' : `queue full (${this.#maxQueue})`));
+      this.stats.fail(
+        'tokens.export_dropped',
+        new Error(this.#stopped ? 'pipeline is shut down' : `queue full (${this.#maxQueue})`),
+      );
       return;
     }
     this.#queue.push(token);
@@ -126,11 +130,14 @@ export class TokenPipeline implements TokenSink {
 
   #schedule(): void {
     if (this.#timer !== undefined) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#signBatch();
-      if (this.#queue.length > 0) this.#schedule();
-    }, this.#queue.length >= this.#maxBatch ? 0 : this.#delay);
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#signBatch();
+        if (this.#queue.length > 0) this.#schedule();
+      },
+      this.#queue.length >= this.#maxBatch ? 0 : this.#delay,
+    );
     // Pending tokens must not keep a finished process alive; shutdown flushes them.
     this.#timer.unref();
   }
@@ -161,7 +168,8 @@ export class TokenPipeline implements TokenSink {
     try {
       if (this.#logger === undefined) {
         const provider = this.#loggerProvider ?? globalLoggerProvider();
-        if (provider === undefined) throw new Error('no logger provider: install @opentelemetry/api-logs or pass loggerProvider');
+        if (provider === undefined)
+          throw new Error('no logger provider: install @opentelemetry/api-logs or pass loggerProvider');
         this.#logger = provider.getLogger(INSTRUMENTATION_SCOPE);
       }
       const { claims } = issued.pending;
@@ -171,7 +179,8 @@ export class TokenPipeline implements TokenSink {
         severityText: 'INFO',
         body: compact,
         attributes: { [ATTR.jti]: claims.jti, [ATTR.pred]: [...claims.pred], [ATTR.execAct]: claims.exec_act },
-        context: issued.spanContext === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, issued.spanContext),
+        context:
+          issued.spanContext === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, issued.spanContext),
       });
       this.stats.add('tokens.exported');
     } catch (error) {

@@ -20,8 +20,12 @@ const ORIGINAL = Symbol('otel-ect original emit');
  * @example const uninstall = installEnforcement(propagator);
  */
 export function installEnforcement(propagator: EctPropagator): () => void {
-  const undo = [http.Server.prototype, https.Server.prototype].map((proto) => wrapEmit(proto as unknown as { emit: Emit }, propagator));
-  return () => undo.forEach((fn) => fn());
+  const undo = [http.Server.prototype, https.Server.prototype].map((proto) =>
+    wrapEmit(proto as unknown as { emit: Emit }, propagator),
+  );
+  return () => {
+    for (const fn of undo) fn();
+  };
 }
 
 function wrapEmit(proto: { emit: Emit }, propagator: EctPropagator): () => void {

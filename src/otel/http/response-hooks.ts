@@ -55,7 +55,11 @@ export function readResponseToken(deps: HookDeps, span: Span, values: string | s
   guard(deps.processor.stats, () => {
     const { tokens, failures, covers } = deps.propagator.verifyValues(values);
     deps.processor.addToFrontier(span, tokens, covers);
-    for (const failure of failures) span.addEvent(EVENT.responseVerificationFailed, { [ATTR.errorCode]: failure.code, [ATTR.errorMessage]: failure.message });
+    for (const failure of failures)
+      span.addEvent(EVENT.responseVerificationFailed, {
+        [ATTR.errorCode]: failure.code,
+        [ATTR.errorMessage]: failure.message,
+      });
   });
 }
 
@@ -65,7 +69,10 @@ export function readResponseToken(deps: HookDeps, span: Span, values: string | s
  *
  * @example new HttpInstrumentation({ responseHook: httpResponseHook(deps) })
  */
-export function httpResponseHook(deps: HookDeps, next?: (span: Span, response: IncomingMessage | ServerResponse) => void) {
+export function httpResponseHook(
+  deps: HookDeps,
+  next?: (span: Span, response: IncomingMessage | ServerResponse) => void,
+) {
   return (span: Span, response: IncomingMessage | ServerResponse): void => {
     if ('writeHead' in response && typeof response.writeHead === 'function') tagServerResponse(deps, span, response);
     else readResponseToken(deps, span, (response as IncomingMessage).headers[EXECUTION_CONTEXT_HEADER]);
@@ -83,7 +90,10 @@ export interface UndiciResponseLike {
  *
  * @example new UndiciInstrumentation({ responseHook: undiciResponseHook(deps) })
  */
-export function undiciResponseHook(deps: HookDeps, next?: (span: Span, info: { request: unknown; response: UndiciResponseLike }) => void) {
+export function undiciResponseHook(
+  deps: HookDeps,
+  next?: (span: Span, info: { request: unknown; response: UndiciResponseLike }) => void,
+) {
   return (span: Span, info: { request: unknown; response: UndiciResponseLike }): void => {
     const values: string[] = [];
     const headers = info.response.headers;

@@ -17,7 +17,22 @@ const key = join(dir, 'k', 'private.jwk.json');
 const jwks = join(dir, 'k', 'jwks.json');
 const wid = '0190b7a4-8d6e-7cc4-9a7e-3c1f5b2d4e6f';
 const create = (execAct: string, pred: string[] = [], extra: string[] = []) =>
-  ect(['token', 'create', '--key', key, '--iss', 'spiffe://example.org/a', '--aud', 'spiffe://example.org,spiffe://ledger', '--exec-act', execAct, '--wid', wid, ...pred.flatMap((p) => ['--pred', p]), ...extra]);
+  ect([
+    'token',
+    'create',
+    '--key',
+    key,
+    '--iss',
+    'spiffe://example.org/a',
+    '--aud',
+    'spiffe://example.org,spiffe://ledger',
+    '--exec-act',
+    execAct,
+    '--wid',
+    wid,
+    ...pred.flatMap((p) => ['--pred', p]),
+    ...extra,
+  ]);
 const jtiOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).jti as string;
 
 beforeAll(() => {
@@ -53,7 +68,13 @@ describe('ect token create / verify', () => {
     const verified = ect(['token', 'verify', token, '--jwks', jwks, '--audience', 'spiffe://ledger', '--json']);
     expect(verified.code).toBe(0);
     const out = JSON.parse(verified.stdout);
-    expect(out.claims).toMatchObject({ exec_act: 'fetch_data', wid, pred: [], inp_hash: 'LPJNul-wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ', aud: ['spiffe://example.org', 'spiffe://ledger'] });
+    expect(out.claims).toMatchObject({
+      exec_act: 'fetch_data',
+      wid,
+      pred: [],
+      inp_hash: 'LPJNul-wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ',
+      aud: ['spiffe://example.org', 'spiffe://ledger'],
+    });
   });
 
   it('reads the token from standard input with - and writes -00 claims with --draft 00', () => {
@@ -69,10 +90,16 @@ describe('ect token create / verify', () => {
     const tampered = `${token.slice(0, -4)}AAAA`;
     const verified = ect(['token', 'verify', tampered, '--jwks', jwks, '--json']);
     expect(verified.code).toBe(1);
-    expect(JSON.parse(verified.stdout)).toEqual({ valid: false, code: 'ECT_SIGNATURE_INVALID', message: expect.any(String) });
+    expect(JSON.parse(verified.stdout)).toEqual({
+      valid: false,
+      code: 'ECT_SIGNATURE_INVALID',
+      message: expect.any(String),
+    });
     const wrongAudience = ect(['token', 'verify', token, '--jwks', jwks, '--audience', 'spiffe://else', '--json']);
     expect(JSON.parse(wrongAudience.stdout).code).toBe('ECT_AUD_MISMATCH');
-    expect(ect(['token', 'verify', token, '--jwks', jwks, '--audience', 'spiffe://else', '--audit', '--json']).code).toBe(0);
+    expect(
+      ect(['token', 'verify', token, '--jwks', jwks, '--audience', 'spiffe://else', '--audit', '--json']).code,
+    ).toBe(0);
   });
 
   it('exit 2, a message and no stack trace for usage errors', () => {
@@ -90,7 +117,16 @@ describe('ect token create / verify', () => {
   });
 
   it('--help works on every subcommand', () => {
-    for (const args of [[], ['keys'], ['keys', 'generate'], ['token'], ['token', 'create'], ['token', 'verify'], ['dag'], ['dag', 'verify']]) {
+    for (const args of [
+      [],
+      ['keys'],
+      ['keys', 'generate'],
+      ['token'],
+      ['token', 'create'],
+      ['token', 'verify'],
+      ['dag'],
+      ['dag', 'verify'],
+    ]) {
       const result = ect([...args, '--help']);
       expect(result.code, args.join(' ')).toBe(0);
       expect(result.stdout).toMatch(/Usage: ect/);
@@ -122,7 +158,10 @@ describe('ect dag verify', () => {
     writeFileSync(file, [b, c, d].join('\n'));
     const result = ect(['dag', 'verify', file, '--jwks', jwks, '--json']);
     expect(result.code).toBe(3);
-    expect(JSON.parse(result.stdout)).toMatchObject({ verdict: 'partial', missing: [expect.any(Object), expect.any(Object)] });
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      verdict: 'partial',
+      missing: [expect.any(Object), expect.any(Object)],
+    });
   });
 
   it('exit 1 naming the failing token and rule', () => {
@@ -135,7 +174,9 @@ describe('ect dag verify', () => {
     expect(result.code).toBe(1);
     const out = JSON.parse(result.stdout);
     expect(out.verdict).toBe('invalid');
-    expect(out.failures).toEqual([{ file, line: 2, jti: jtiOf(b!), code: 'ECT_SIGNATURE_INVALID', message: expect.any(String) }]);
+    expect(out.failures).toEqual([
+      { file, line: 2, jti: jtiOf(b!), code: 'ECT_SIGNATURE_INVALID', message: expect.any(String) },
+    ]);
     expect(out.violations).toEqual([expect.objectContaining({ code: 'ECT_DAG_DUPLICATE_JTI', jti: jtiOf(a!) })]);
   });
 });
@@ -144,7 +185,9 @@ describe('ect dag verify on OTLP JSON exports', () => {
   it('reads token log bodies from several files, each token once, with a JWK Set folder', () => {
     const a = create('fetch_data').stdout.trim();
     const b = create('analyze_risk', [jtiOf(a)]).stdout.trim();
-    const logs = { resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: a } }, { body: { stringValue: b } }] }] }] };
+    const logs = {
+      resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: a } }, { body: { stringValue: b } }] }] }],
+    };
     const spans = { resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: b } }] }] }] };
     const logsFile = join(dir, 'tokens.jsonl');
     const spansFile = join(dir, 'spans.jsonl');
@@ -166,21 +209,53 @@ describe('ect dag verify checks exported spans against their tokens', () => {
   const spanDoc = (token: string, overrides: Record<string, unknown> = {}) => {
     const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
     return {
-      resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), name: 'fetch_data', kind: 2, attributes: [
-        { key: 'ect.jti', value: { stringValue: claims.jti } },
-        { key: 'ect.pred', value: { arrayValue: { values: [] } } },
-        { key: 'ect.token', value: { stringValue: token } },
-      ], ...overrides }] }] }],
+      resourceSpans: [
+        {
+          scopeSpans: [
+            {
+              spans: [
+                {
+                  traceId: 'a'.repeat(32),
+                  spanId: 'b'.repeat(16),
+                  name: 'fetch_data',
+                  kind: 2,
+                  attributes: [
+                    { key: 'ect.jti', value: { stringValue: claims.jti } },
+                    { key: 'ect.pred', value: { arrayValue: { values: [] } } },
+                    { key: 'ect.token', value: { stringValue: token } },
+                  ],
+                  ...overrides,
+                },
+              ],
+            },
+          ],
+        },
+      ],
     };
   };
   // Bound to span bbbb… of trace aaaa…, as the bridge binds its tokens.
-  const binding = { 'io.opentelemetry.span': { trace_id: 'a'.repeat(32), span_id: 'b'.repeat(16), name: 'fetch_data', kind: 'SERVER', status: 'UNSET' } };
+  const binding = {
+    'io.opentelemetry.span': {
+      trace_id: 'a'.repeat(32),
+      span_id: 'b'.repeat(16),
+      name: 'fetch_data',
+      kind: 'SERVER',
+      status: 'UNSET',
+    },
+  };
 
   it('a span edited after export (its name) fails as ECT_SPAN_MISMATCH, naming the span', async () => {
     const { EctSigner, newClaims } = await import('../../../src/token/index.js');
     const { parseSigningKey } = await import('../../../src/keys/index.js');
     const signer = new EctSigner(parseSigningKey(readFileSync(key, 'utf8')));
-    const token = signer.sign(newClaims({ iss: 'spiffe://example.org/a', aud: 'spiffe://example.org', exec_act: 'fetch_data', ect_ext: binding }));
+    const token = signer.sign(
+      newClaims({
+        iss: 'spiffe://example.org/a',
+        aud: 'spiffe://example.org',
+        exec_act: 'fetch_data',
+        ect_ext: binding,
+      }),
+    );
     const good = join(dir, 'span-good.jsonl');
     const edited = join(dir, 'span-edited.jsonl');
     writeFileSync(good, `${JSON.stringify(spanDoc(token))}\n`);
@@ -189,7 +264,12 @@ describe('ect dag verify checks exported spans against their tokens', () => {
     const result = ect(['dag', 'verify', edited, '--jwks', jwks, '--json']);
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout).failures).toEqual([
-      expect.objectContaining({ code: 'ECT_SPAN_MISMATCH', message: expect.stringMatching(/span something_else .*name: span says "something_else", token says "fetch_data"/) }),
+      expect.objectContaining({
+        code: 'ECT_SPAN_MISMATCH',
+        message: expect.stringMatching(
+          /span something_else .*name: span says "something_else", token says "fetch_data"/,
+        ),
+      }),
     ]);
   });
 });

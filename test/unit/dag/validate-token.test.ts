@@ -7,7 +7,15 @@ const wid = randomUUID();
 let clock = 1_795_000_000;
 function node(pred: DagNode[] = [], overrides: Partial<DagNode> = {}): DagNode {
   clock += 1;
-  return { jti: randomUUID(), wid, iss: 'spiffe://example.org/agent', iat: clock, exec_act: 'task', pred: pred.map((p) => p.jti), ...overrides };
+  return {
+    jti: randomUUID(),
+    wid,
+    iss: 'spiffe://example.org/agent',
+    iat: clock,
+    exec_act: 'task',
+    pred: pred.map((p) => p.jti),
+    ...overrides,
+  };
 }
 async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   try {

@@ -32,25 +32,32 @@ async function expectKeyInvalid(promise: Promise<unknown>): Promise<void> {
 }
 
 describe('generate → saveKeyFiles → load round trip', () => {
-  it.each<EctAlgorithm>(['ES256', 'ES384', 'EdDSA'])('%s: loaded keys sign and verify, with the issuer binding', async (alg) => {
-    const key = generateSigningKey(alg);
-    const target = join(dir, `rt-${alg}`);
-    const { privateKeyPath, jwksPath } = await saveKeyFiles(target, key, { issuers: [ISS] });
-    expect(privateKeyPath).toBe(join(target, PRIVATE_KEY_FILE));
-    expect(jwksPath).toBe(join(target, JWKS_FILE));
+  it.each<EctAlgorithm>(['ES256', 'ES384', 'EdDSA'])(
+    '%s: loaded keys sign and verify, with the issuer binding',
+    async (alg) => {
+      const key = generateSigningKey(alg);
+      const target = join(dir, `rt-${alg}`);
+      const { privateKeyPath, jwksPath } = await saveKeyFiles(target, key, { issuers: [ISS] });
+      expect(privateKeyPath).toBe(join(target, PRIVATE_KEY_FILE));
+      expect(jwksPath).toBe(join(target, JWKS_FILE));
 
-    const loaded = await loadSigningKey(privateKeyPath);
-    expect(loaded.kid).toBe(key.kid);
-    expect(loaded.alg).toBe(alg);
-    expect(loaded.privateKey.equals(key.privateKey)).toBe(true);
+      const loaded = await loadSigningKey(privateKeyPath);
+      expect(loaded.kid).toBe(key.kid);
+      expect(loaded.alg).toBe(alg);
+      expect(loaded.privateKey.equals(key.privateKey)).toBe(true);
 
-    const resolver = await loadVerificationKeys(jwksPath);
-    expect(resolver.kids).toEqual([key.kid]);
-    expect(resolver.resolveSync(key.kid)?.issuers).toEqual([ISS]);
-    const signer = new EctSigner(loaded);
-    await expectAcceptedBoth(verifyOptions(resolver), signer.sign(validClaims()));
-    await expectRejectedBoth(verifyOptions(resolver), signer.sign(validClaims({ iss: 'spiffe://example.org/other' })), 'ECT_ISS_MISMATCH');
-  });
+      const resolver = await loadVerificationKeys(jwksPath);
+      expect(resolver.kids).toEqual([key.kid]);
+      expect(resolver.resolveSync(key.kid)?.issuers).toEqual([ISS]);
+      const signer = new EctSigner(loaded);
+      await expectAcceptedBoth(verifyOptions(resolver), signer.sign(validClaims()));
+      await expectRejectedBoth(
+        verifyOptions(resolver),
+        signer.sign(validClaims({ iss: 'spiffe://example.org/other' })),
+        'ECT_ISS_MISMATCH',
+      );
+    },
+  );
 
   it('writes the private key with mode 0600 and no private members into the JWK Set', async () => {
     const key = generateSigningKey();
@@ -98,7 +105,9 @@ describe('PEM and single-JWK files', () => {
   ])('loads a %s %s private PEM and an SPKI public PEM that verify each other', async (alg, type) => {
     const key = generateSigningKey(alg);
     const privatePem = key.privateKey.export({ type, format: 'pem' }) as string;
-    const publicPem = (await import('node:crypto')).createPublicKey(key.privateKey).export({ type: 'spki', format: 'pem' }) as string;
+    const publicPem = (await import('node:crypto'))
+      .createPublicKey(key.privateKey)
+      .export({ type: 'spki', format: 'pem' }) as string;
     await writeFile(join(dir, `priv-${alg}-${type}.pem`), privatePem);
     await writeFile(join(dir, `pub-${alg}-${type}.pem`), publicPem);
 
@@ -127,7 +136,9 @@ describe('PEM and single-JWK files', () => {
     const p521 = generateKeyPairSync('ec', { namedCurve: 'P-521' });
     const x25519 = generateKeyPairSync('x25519');
     for (const pair of [rsa, p521, x25519]) {
-      expect(() => parseSigningKey(pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string)).toThrow(EctKeyError);
+      expect(() => parseSigningKey(pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string)).toThrow(
+        EctKeyError,
+      );
       expect(() => parseVerificationKeys(pair.publicKey.export({ type: 'spki', format: 'pem' }) as string)).toThrow(
         expect.objectContaining({ code: 'ECT_KEY_INVALID' }),
       );
@@ -136,12 +147,16 @@ describe('PEM and single-JWK files', () => {
 
   it('refuses garbage, bad JSON, a public PEM as signing key and a wrong-alg JWK with ECT_KEY_INVALID', async () => {
     const key = generateSigningKey();
-    const publicPem = (await import('node:crypto')).createPublicKey(key.privateKey).export({ type: 'spki', format: 'pem' }) as string;
+    const publicPem = (await import('node:crypto'))
+      .createPublicKey(key.privateKey)
+      .export({ type: 'spki', format: 'pem' }) as string;
     expect(() => parseSigningKey('not a key')).toThrow(EctKeyError);
     expect(() => parseSigningKey('{"kty":')).toThrow(EctKeyError);
     expect(() => parseSigningKey(publicPem)).toThrow(EctKeyError);
     expect(() => parseSigningKey(JSON.stringify(publicJwkOf(key)))).toThrow(EctKeyError);
-    expect(() => parseVerificationKeys('-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----')).toThrow(EctKeyError);
+    expect(() => parseVerificationKeys('-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----')).toThrow(
+      EctKeyError,
+    );
     expect(() => parseVerificationKeys('{"keys": 5}')).toThrow(EctKeyError);
     expect(() => parseVerificationKeys(JSON.stringify({ ...publicJwkOf(key), alg: 'ES384' }))).toThrow(EctKeyError);
   });

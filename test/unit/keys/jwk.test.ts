@@ -66,7 +66,9 @@ describe('jwkThumbprint (RFC 7638)', () => {
   it('matches the RFC 7638 §3.1 example', () => {
     const n =
       '0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw';
-    expect(jwkThumbprint({ kty: 'RSA', n, e: 'AQAB', alg: 'RS256', kid: '2011-04-29' })).toBe('NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs');
+    expect(jwkThumbprint({ kty: 'RSA', n, e: 'AQAB', alg: 'RS256', kid: '2011-04-29' })).toBe(
+      'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs',
+    );
   });
 
   it('refuses an unknown kty or a missing member with ECT_KEY_INVALID', () => {
@@ -114,7 +116,9 @@ describe('JWK export and import', () => {
     expect(publicJwkOf(key)).not.toHaveProperty('ect_iss');
     expect(publicJwkOf(key, [])).not.toHaveProperty('ect_iss');
     expect(importVerificationJwk(publicJwkOf(key)).issuers).toBeUndefined();
-    expect(importVerificationJwk({ ...publicJwkOf(key), ect_iss: 'spiffe://a' } as JsonWebKey).issuers).toEqual(['spiffe://a']);
+    expect(importVerificationJwk({ ...publicJwkOf(key), ect_iss: 'spiffe://a' } as JsonWebKey).issuers).toEqual([
+      'spiffe://a',
+    ]);
   });
 
   it('derives kid from the thumbprint when the JWK has none, and ignores private members', () => {

@@ -23,7 +23,7 @@ let server: Server;
 let url: URL;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
+  server = createServer((_request, res) => {
     state.requests++;
     if (state.status !== 200) {
       res.writeHead(state.status).end('unavailable');
@@ -40,7 +40,7 @@ afterAll(async () => {
   await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
 });
 
-function serve(...keys: typeof k1[]): void {
+function serve(...keys: (typeof k1)[]): void {
   state.keys = keys.map((key) => publicJwkOf(key));
   state.status = 200;
 }
@@ -86,7 +86,8 @@ describe('async verify (jose path) with a remote JWK Set', () => {
     await verifier.verify(token1);
     const before = state.requests;
     serve(k1, k2);
-    for (let i = 0; i < 3; i++) await expect(verifier.verify(token2)).rejects.toMatchObject({ code: 'ECT_KEY_UNKNOWN' });
+    for (let i = 0; i < 3; i++)
+      await expect(verifier.verify(token2)).rejects.toMatchObject({ code: 'ECT_KEY_UNKNOWN' });
     expect(state.requests).toBe(before);
   });
 });

@@ -29,8 +29,12 @@ describe('rotation with JwksResolver', () => {
     const resolver = new JwksResolver([verificationKeyOf(oldKey)]);
     const impostor = { ...verificationKeyOf(generateSigningKey('ES256')), kid: oldKey.kid };
     expect(() => resolver.add(impostor)).toThrow(EctKeyError);
-    expect(() => new JwksResolver([verificationKeyOf(oldKey), impostor])).toThrow(expect.objectContaining({ code: 'ECT_KEY_INVALID' }));
-    expect(() => JwksResolver.fromJwks({ keys: [publicJwkOf(oldKey), { ...publicJwkOf(generateSigningKey()), kid: oldKey.kid }] })).toThrow(EctKeyError);
+    expect(() => new JwksResolver([verificationKeyOf(oldKey), impostor])).toThrow(
+      expect.objectContaining({ code: 'ECT_KEY_INVALID' }),
+    );
+    expect(() =>
+      JwksResolver.fromJwks({ keys: [publicJwkOf(oldKey), { ...publicJwkOf(generateSigningKey()), kid: oldKey.kid }] }),
+    ).toThrow(EctKeyError);
     // The original key still resolves.
     expect(resolver.resolveSync(oldKey.kid)?.publicKey.equals(verificationKeyOf(oldKey).publicKey)).toBe(true);
   });
@@ -48,7 +52,9 @@ describe('JwksResolver.fromJwks', () => {
     const a = generateSigningKey('ES256');
     const b = generateSigningKey('ES384');
     const c = generateSigningKey('EdDSA');
-    const resolver = JwksResolver.fromJwks({ keys: [publicJwkOf(a), { ...publicJwkOf(b), use: 'enc' }, { ...publicJwkOf(c), use: undefined }] });
+    const resolver = JwksResolver.fromJwks({
+      keys: [publicJwkOf(a), { ...publicJwkOf(b), use: 'enc' }, { ...publicJwkOf(c), use: undefined }],
+    });
     expect(resolver.kids.sort()).toEqual([a.kid, c.kid].sort());
   });
 

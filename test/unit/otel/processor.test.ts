@@ -66,7 +66,7 @@ describe('EctSpanProcessor: causal frontiers (design.md §2)', () => {
       for (let i = 0; i < 5; i++) {
         const parallel = [0, 1, 2].map((j) => otel.tracer.startSpan(`p${i}.${j}`));
         await tick();
-        parallel.forEach((s) => s.end());
+        for (const s of parallel) s.end();
       }
       root.end();
     });
@@ -82,7 +82,9 @@ describe('EctSpanProcessor: causal frontiers (design.md §2)', () => {
     const spans = await otel.finished();
     const consume = byName(spans, 'consume');
     expect(predOf(consume)).toEqual([jtiOf(byName(spans, 'produce'))]);
-    expect(consume.links.filter((l) => l.attributes?.['ect.edge'] === 'predecessor').map((l) => l.context.spanId)).toEqual([producer.spanContext().spanId]);
+    expect(
+      consume.links.filter((l) => l.attributes?.['ect.edge'] === 'predecessor').map((l) => l.context.spanId),
+    ).toEqual([producer.spanContext().spanId]);
   });
 
   it('a link added after start (before end) is read at onEnding', async () => {
@@ -97,19 +99,28 @@ describe('EctSpanProcessor: causal frontiers (design.md §2)', () => {
 
   it('wide fan-in folds into join tokens instead of dropping edges', async () => {
     otel = createOtelFixture();
-    const processor = new (otel.bridge.processor.constructor as typeof import('../../../src/otel/index.js').EctSpanProcessor)({
+    const processor = new (
+      otel.bridge.processor.constructor as typeof import('../../../src/otel/index.js').EctSpanProcessor
+    )({
       signer: new (await import('../../../src/token/index.js')).EctSigner(otel.key),
       maxPred: 3,
       sink: otel.bridge.pipeline,
     });
     const { TracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = await import('@opentelemetry/sdk-trace');
     const memory = new InMemorySpanExporter();
-    const provider = new TracerProvider({ spanProcessors: [processor, new SimpleSpanProcessor({ exporter: new (await import('../../../src/otel/index.js')).EctSpanExporter(memory, processor) })] });
+    const provider = new TracerProvider({
+      spanProcessors: [
+        processor,
+        new SimpleSpanProcessor({
+          exporter: new (await import('../../../src/otel/index.js')).EctSpanExporter(memory, processor),
+        }),
+      ],
+    });
     const tracer = provider.getTracer('wide');
     await tracer.startActiveSpan('root', async (root) => {
       const children = Array.from({ length: 7 }, (_, i) => tracer.startSpan(`c${i}`));
       await tick();
-      children.forEach((c) => c.end());
+      for (const c of children) c.end();
       root.end();
     });
     const tokens = await otel.tokens();
@@ -142,8 +153,22 @@ describe('EctSpanProcessor: claims and binding', () => {
   it('exec_act from GenAI, HTTP and explicit attributes; GenAI content hashed', async () => {
     otel = createOtelFixture();
     const args = '{"city":"Paris"}';
-    otel.tracer.startSpan('tool', { attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'get_weather', 'gen_ai.tool.call.arguments': args, 'gen_ai.tool.call.result': 'sunny' } }).end();
-    otel.tracer.startSpan('GET', { kind: SpanKind.SERVER, attributes: { 'http.request.method': 'GET', 'http.route': '/users/:id' } }).end();
+    otel.tracer
+      .startSpan('tool', {
+        attributes: {
+          'gen_ai.operation.name': 'execute_tool',
+          'gen_ai.tool.name': 'get_weather',
+          'gen_ai.tool.call.arguments': args,
+          'gen_ai.tool.call.result': 'sunny',
+        },
+      })
+      .end();
+    otel.tracer
+      .startSpan('GET', {
+        kind: SpanKind.SERVER,
+        attributes: { 'http.request.method': 'GET', 'http.route': '/users/:id' },
+      })
+      .end();
     otel.tracer.startSpan('custom', { attributes: { 'ect.exec_act': 'execute_trade' } }).end();
     const tokens = await otel.tokens();
     expect(tokens.map((t) => t.exec_act)).toEqual(['execute_tool:get_weather', 'GET /users/:id', 'execute_trade']);
@@ -185,7 +210,10 @@ describe('EctSpanProcessor: claims and binding', () => {
     });
     const jwks = createLocalJWKSet({ keys: [publicJwkOf(otel.key)] });
     for (const span of await otel.finished()) {
-      const { payload, protectedHeader } = await jwtVerify(String(span.attributes['ect.token']), jwks, { typ: 'exec+jwt', algorithms: ['ES256'] });
+      const { payload, protectedHeader } = await jwtVerify(String(span.attributes['ect.token']), jwks, {
+        typ: 'exec+jwt',
+        algorithms: ['ES256'],
+      });
       expect(payload.jti).toBe(span.attributes['ect.jti']);
       expect(protectedHeader.kid).toBe(otel.key.kid);
     }
@@ -254,7 +282,8 @@ describe('EctSpanProcessor: never throws into the application', () => {
     const spans = await otel.finished();
     expect(byName(spans, 'refused').attributes['ect.jti']).toBeUndefined();
     expect(byName(spans, 'refused').attributes['ect.token']).toBeUndefined();
-    for (const name of ['leaked-1', 'leaked-2', 'after']) expect(byName(spans, name).attributes['ect.token']).toBeTypeOf('string');
+    for (const name of ['leaked-1', 'leaked-2', 'after'])
+      expect(byName(spans, name).attributes['ect.token']).toBeTypeOf('string');
   });
 
   it('two live spans with the same span id (a custom id generator) keep their own state', async () => {
@@ -264,7 +293,10 @@ describe('EctSpanProcessor: never throws into the application', () => {
     const provider = new TracerProvider({
       spanProcessors: [otel.bridge.processor],
       // Every trace gets its own trace id, every span the same span id.
-      idGenerator: { generateTraceId: () => (++trace).toString(16).padStart(32, '0'), generateSpanId: () => '00000000000000aa' },
+      idGenerator: {
+        generateTraceId: () => (++trace).toString(16).padStart(32, '0'),
+        generateSpanId: () => '00000000000000aa',
+      },
     });
     const tracer = provider.getTracer('same-id');
     const first = tracer.startSpan('first-root');
@@ -353,9 +385,20 @@ describe('EctSpanExporter', () => {
     const { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } = await import('@opentelemetry/sdk-trace');
     const { hashOctets } = await import('../../../src/token/index.js');
     const memory = new InMemorySpanExporter();
-    const exporting = new SimpleSpanProcessor({ exporter: otel.bridge.wrapExporter(memory, { dropHashedContent: true }) });
+    const exporting = new SimpleSpanProcessor({
+      exporter: otel.bridge.wrapExporter(memory, { dropHashedContent: true }),
+    });
     const provider = new TracerProvider({ spanProcessors: [otel.bridge.processor, exporting] });
-    provider.getTracer('genai').startSpan('tool', { attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 't', 'gen_ai.tool.call.arguments': 'secret prompt' } }).end();
+    provider
+      .getTracer('genai')
+      .startSpan('tool', {
+        attributes: {
+          'gen_ai.operation.name': 'execute_tool',
+          'gen_ai.tool.name': 't',
+          'gen_ai.tool.call.arguments': 'secret prompt',
+        },
+      })
+      .end();
     await provider.forceFlush();
     const [exported] = memory.getFinishedSpans();
     expect(exported!.attributes['gen_ai.tool.call.arguments']).toBeUndefined();

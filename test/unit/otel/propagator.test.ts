@@ -43,7 +43,7 @@ describe('EctPropagator', () => {
     await otel.tracer.startActiveSpan('root', async (root) => {
       const parallel = Array.from({ length: 12 }, (_, i) => otel.tracer.startSpan(`p${i}`));
       await tick();
-      parallel.forEach((s) => s.end());
+      for (const s of parallel) s.end();
       await otel.tracer.startActiveSpan('call', { kind: SpanKind.CLIENT }, async (call) => {
         const tokens = parseExecutionContext(inject()['execution-context']);
         expect(tokens).toHaveLength(1);
@@ -100,7 +100,9 @@ describe('EctPropagator', () => {
   it('extract never throws on garbage and records it as a failure', () => {
     otel = createOtelFixture();
     for (const value of ['', 'a.b.c', '...', 'x'.repeat(20_000), ',,,', Array(20).fill('eyJ.e.e').join(',')]) {
-      expect(() => otel.bridge.propagator.extract(ROOT_CONTEXT, { 'execution-context': value }, defaultTextMapGetter)).not.toThrow();
+      expect(() =>
+        otel.bridge.propagator.extract(ROOT_CONTEXT, { 'execution-context': value }, defaultTextMapGetter),
+      ).not.toThrow();
     }
     expect(otel.bridge.stats.get('incoming.rejected')).toBeGreaterThan(0);
   });
@@ -112,8 +114,17 @@ describe('EctPropagator', () => {
       s.end();
     });
     upstream = String((await otel.finished())[0]!.attributes['ect.token']);
-    const remoteParent = trace.setSpanContext(ROOT_CONTEXT, { traceId: '1'.repeat(32), spanId: '2'.repeat(16), traceFlags: 1, isRemote: true });
-    const extracted = otel.bridge.propagator.extract(remoteParent, { 'execution-context': upstream }, defaultTextMapGetter);
+    const remoteParent = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: '1'.repeat(32),
+      spanId: '2'.repeat(16),
+      traceFlags: 1,
+      isRemote: true,
+    });
+    const extracted = otel.bridge.propagator.extract(
+      remoteParent,
+      { 'execution-context': upstream },
+      defaultTextMapGetter,
+    );
     otel.tracer.startSpan('server', { kind: SpanKind.SERVER }, extracted).end();
     const server = (await otel.tokens()).find((t) => t.exec_act === 'server')!;
     expect(server.pred).toEqual([claimsOf(upstream).jti]);

@@ -86,7 +86,11 @@ describe('-00 (by setting)', () => {
   it('applies the ect_ext limits and formats to ext and par', async () => {
     let deep: Record<string, unknown> = {};
     for (let i = 0; i < 5; i++) deep = { n: deep };
-    await expectRejectedBoth(verifyOptions(issuer.resolver), issuer.signer.sign(validClaims({ ect_ext: deep as never })), 'ECT_EXT_TOO_DEEP');
+    await expectRejectedBoth(
+      verifyOptions(issuer.resolver),
+      issuer.signer.sign(validClaims({ ect_ext: deep as never })),
+      'ECT_EXT_TOO_DEEP',
+    );
     const { pred: _pred, ...rest } = validClaims();
     const token = signCompact(headerFor(issuer.key, TYP_00), { ...rest, par: ['not-a-uuid'] }, issuer.key);
     const error = await expectRejectedBoth(verifyOptions(issuer.resolver), token, 'ECT_FORMAT_INVALID');

@@ -16,7 +16,11 @@ describe('hashOctets', () => {
 
   it('hashes strings as UTF-8 and bytes as given', () => {
     expect(hashOctets('é')).toBe(hashOctets(Buffer.from([0xc3, 0xa9])));
-    expect(hashOctets(new Uint8Array([1, 2, 3]))).toBe(createHash('sha256').update(Buffer.from([1, 2, 3])).digest('base64url'));
+    expect(hashOctets(new Uint8Array([1, 2, 3]))).toBe(
+      createHash('sha256')
+        .update(Buffer.from([1, 2, 3]))
+        .digest('base64url'),
+    );
   });
 
   it('gives 43-char values that pass isHashValue', () => {
@@ -46,7 +50,9 @@ describe('salted and keyed hashing', () => {
 
   it('salted is SHA-256(salt || octets)', () => {
     expect(hashOctets('data', { kind: 'salted', salt })).toBe(hashOctets(Buffer.concat([salt, Buffer.from('data')])));
-    expect(hashOctets('data', { kind: 'salted', salt: Buffer.from('other salt') })).not.toBe(hashOctets('data', { kind: 'salted', salt }));
+    expect(hashOctets('data', { kind: 'salted', salt: Buffer.from('other salt') })).not.toBe(
+      hashOctets('data', { kind: 'salted', salt }),
+    );
   });
 
   it('keyed is HMAC-SHA-256 (RFC 4231 test case 2)', () => {

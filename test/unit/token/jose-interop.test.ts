@@ -6,7 +6,18 @@ import { calculateJwkThumbprint, decodeProtectedHeader, importJWK, jwtVerify, Si
 import { describe, expect, it } from 'vitest';
 import { publicJwkOf } from '../../../src/keys/index.js';
 import type { EctAlgorithm } from '../../../src/token/index.js';
-import { AUD, expectAcceptedBoth, expectRejectedBoth, ISS, makeIssuer, NOW, PRED_A, validClaims, verifyOptions, WID } from '../../helpers/ect.js';
+import {
+  AUD,
+  expectAcceptedBoth,
+  expectRejectedBoth,
+  ISS,
+  makeIssuer,
+  NOW,
+  PRED_A,
+  validClaims,
+  verifyOptions,
+  WID,
+} from '../../helpers/ect.js';
 
 const ALGS: EctAlgorithm[] = ['ES256', 'ES384', 'EdDSA'];
 
@@ -30,15 +41,25 @@ describe.each(ALGS)('%s', (alg) => {
   it('jose verifies with the published JWK too, and its kid is the jose thumbprint', async () => {
     const jwk = publicJwkOf(issuer.key);
     const token = issuer.signer.sign(validClaims());
-    await expect(jwtVerify(token, await importJWK(jwk, alg), { typ: 'exec+jwt', algorithms: [alg], currentDate: new Date(NOW * 1000) })).resolves.toBeDefined();
+    await expect(
+      jwtVerify(token, await importJWK(jwk, alg), {
+        typ: 'exec+jwt',
+        algorithms: [alg],
+        currentDate: new Date(NOW * 1000),
+      }),
+    ).resolves.toBeDefined();
     expect(decodeProtectedHeader(token).kid).toBe(await calculateJwkThumbprint(jwk));
   });
 
   it('jose refuses an EctSigner token under another algorithm or typ (the token says what it is)', async () => {
     const token = issuer.signer.sign(validClaims());
     const other = ALGS.filter((a) => a !== alg);
-    await expect(jwtVerify(token, issuer.verificationKey.publicKey, { algorithms: other, currentDate: new Date(NOW * 1000) })).rejects.toThrow();
-    await expect(jwtVerify(token, issuer.verificationKey.publicKey, { typ: 'JWT', currentDate: new Date(NOW * 1000) })).rejects.toThrow();
+    await expect(
+      jwtVerify(token, issuer.verificationKey.publicKey, { algorithms: other, currentDate: new Date(NOW * 1000) }),
+    ).rejects.toThrow();
+    await expect(
+      jwtVerify(token, issuer.verificationKey.publicKey, { typ: 'JWT', currentDate: new Date(NOW * 1000) }),
+    ).rejects.toThrow();
   });
 
   it('our verifier accepts a token made by jose SignJWT', async () => {
@@ -57,8 +78,16 @@ describe.each(ALGS)('%s', (alg) => {
   it('our verifier refuses a jose SignJWT token with the wrong typ or without kid', async () => {
     const { iat, exp, ...rest } = validClaims();
     const sign = (header: Record<string, unknown>) =>
-      new SignJWT({ ...rest }).setProtectedHeader({ alg, ...header }).setIssuedAt(iat).setExpirationTime(exp).sign(issuer.key.privateKey);
-    await expectRejectedBoth(verifyOptions(issuer.resolver), await sign({ typ: 'JWT', kid: issuer.key.kid }), 'ECT_TYP_INVALID');
+      new SignJWT({ ...rest })
+        .setProtectedHeader({ alg, ...header })
+        .setIssuedAt(iat)
+        .setExpirationTime(exp)
+        .sign(issuer.key.privateKey);
+    await expectRejectedBoth(
+      verifyOptions(issuer.resolver),
+      await sign({ typ: 'JWT', kid: issuer.key.kid }),
+      'ECT_TYP_INVALID',
+    );
     await expectRejectedBoth(verifyOptions(issuer.resolver), await sign({ typ: 'exec+jwt' }), 'ECT_KID_MISSING');
   });
 });

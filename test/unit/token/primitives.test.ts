@@ -102,7 +102,11 @@ describe('errors', () => {
       expect(isEctError(error, 'ECT_MISSING')).toBe(false);
     }
     expect(new EctError('ECT_MISSING', 'no token').status).toBe(401);
-    expect(new EctReplayError('j').toJSON()).toEqual({ code: 'ECT_REPLAY', message: 'token j was already presented', claim: 'jti' });
+    expect(new EctReplayError('j').toJSON()).toEqual({
+      code: 'ECT_REPLAY',
+      message: 'token j was already presented',
+      claim: 'jti',
+    });
     expect(new EctKeyError('m').code).toBe('ECT_KEY_INVALID');
     expect(isEctError(new Error('x'))).toBe(false);
     expect(isEctError({ code: 'ECT_MALFORMED' })).toBe(false);
@@ -137,7 +141,10 @@ describe('decodeUnverified and decodeJsonObject', () => {
     const claims = validClaims();
     const token = issuer.signer.sign(claims);
     const forged = `${token.split('.').slice(0, 2).join('.')}.AAAA`;
-    expect(decodeUnverified(forged)).toEqual({ header: { alg: 'ES256', typ: 'exec+jwt', kid: issuer.key.kid }, payload: claims });
+    expect(decodeUnverified(forged)).toEqual({
+      header: { alg: 'ES256', typ: 'exec+jwt', kid: issuer.key.kid },
+      payload: claims,
+    });
   });
 
   it('still refuses what is not a token at all', () => {
@@ -148,7 +155,9 @@ describe('decodeUnverified and decodeJsonObject', () => {
   it('decodes JSON objects from text or bytes and refuses other JSON', () => {
     expect(decodeJsonObject('eyJhIjoxfQ', 'payload')).toEqual({ a: 1 });
     expect(decodeJsonObject(new Uint8Array(Buffer.from('{"a":1}')), 'payload')).toEqual({ a: 1 });
-    expect(() => decodeJsonObject(base64url('[1]'), 'header')).toThrow(expect.objectContaining({ code: 'ECT_MALFORMED' }));
+    expect(() => decodeJsonObject(base64url('[1]'), 'header')).toThrow(
+      expect.objectContaining({ code: 'ECT_MALFORMED' }),
+    );
     expect(() => decodeJsonObject(base64url('{'), 'header')).toThrow(EctFormatError);
   });
 });

@@ -3,7 +3,18 @@ import { createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { generateSigningKey } from '../../../src/keys/index.js';
 import { EctError, EctSigner, isUuid, LIMITS, newClaims } from '../../../src/token/index.js';
-import { AUD, decodePart, expectAcceptedBoth, ISS, NOW, PRED_A, sharedIssuer, validClaims, verifyOptions, WID } from '../../helpers/ect.js';
+import {
+  AUD,
+  decodePart,
+  expectAcceptedBoth,
+  ISS,
+  NOW,
+  PRED_A,
+  sharedIssuer,
+  validClaims,
+  verifyOptions,
+  WID,
+} from '../../helpers/ect.js';
 
 describe('newClaims', () => {
   it('fills in a fresh UUID jti, iat now and exp iat + 600 s, pred []', () => {
@@ -22,7 +33,16 @@ describe('newClaims', () => {
   it('takes given values, copies arrays and leaves absent optional claims out', () => {
     const pred = [PRED_A];
     const aud = [AUD, 'spiffe://example.org/ledger'];
-    const claims = newClaims({ iss: ISS, aud, exec_act: 'x', pred, iat: NOW, ttlSeconds: 30, jti: PRED_A.replace('3f', '4f'), wid: WID });
+    const claims = newClaims({
+      iss: ISS,
+      aud,
+      exec_act: 'x',
+      pred,
+      iat: NOW,
+      ttlSeconds: 30,
+      jti: PRED_A.replace('3f', '4f'),
+      wid: WID,
+    });
     expect(claims).toMatchObject({ iat: NOW, exp: NOW + 30, wid: WID, pred: [PRED_A], aud });
     expect(claims.pred).not.toBe(pred);
     expect(claims.aud).not.toBe(aud);
@@ -40,13 +60,22 @@ describe('EctSigner', () => {
     expect(decodePart(token, 0)).toEqual({ alg: 'ES256', typ: 'exec+jwt', kid: issuer.key.kid });
     const signature = Buffer.from(s, 'base64url');
     expect(signature).toHaveLength(64);
-    const ok = verify('sha256', Buffer.from(`${h}.${p}`), { key: createPublicKey(issuer.key.privateKey), dsaEncoding: 'ieee-p1363' }, signature);
+    const ok = verify(
+      'sha256',
+      Buffer.from(`${h}.${p}`),
+      { key: createPublicKey(issuer.key.privateKey), dsaEncoding: 'ieee-p1363' },
+      signature,
+    );
     expect(ok).toBe(true);
   });
 
   it('writes 96-byte signatures for ES384 and 64-byte ones for EdDSA', () => {
-    expect(Buffer.from(sharedIssuer('ES384').signer.sign(validClaims()).split('.')[2] ?? '', 'base64url')).toHaveLength(96);
-    expect(Buffer.from(sharedIssuer('EdDSA').signer.sign(validClaims()).split('.')[2] ?? '', 'base64url')).toHaveLength(64);
+    expect(Buffer.from(sharedIssuer('ES384').signer.sign(validClaims()).split('.')[2] ?? '', 'base64url')).toHaveLength(
+      96,
+    );
+    expect(Buffer.from(sharedIssuer('EdDSA').signer.sign(validClaims()).split('.')[2] ?? '', 'base64url')).toHaveLength(
+      64,
+    );
   });
 
   it('encodes the claims as JSON in the payload, unicode included', () => {

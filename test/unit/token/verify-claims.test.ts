@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { importVerificationJwk, JwksResolver, publicJwkOf } from '../../../src/keys/index.js';
-import { EctClaimError, EctHeaderError, EctTimeError, LIMITS } from '../../../src/token/index.js';
+import { EctClaimError, EctTimeError, LIMITS } from '../../../src/token/index.js';
 import {
   AUD,
   expectAcceptedBoth,
@@ -37,10 +37,13 @@ function without(name: string): Record<string, unknown> {
 }
 
 describe('step 6: required claims present, with the right types', () => {
-  it.each(['iss', 'aud', 'iat', 'exp', 'jti', 'exec_act', 'pred'])('refuses a token without %s with ECT_CLAIM_MISSING', async (name) => {
-    const error = await expectRejectedBoth(options, tokenOf(without(name)), 'ECT_CLAIM_MISSING', EctClaimError);
-    expect(error.claim).toBe(name);
-  });
+  it.each(['iss', 'aud', 'iat', 'exp', 'jti', 'exec_act', 'pred'])(
+    'refuses a token without %s with ECT_CLAIM_MISSING',
+    async (name) => {
+      const error = await expectRejectedBoth(options, tokenOf(without(name)), 'ECT_CLAIM_MISSING', EctClaimError);
+      expect(error.claim).toBe(name);
+    },
+  );
 
   it('refuses an empty payload object', async () => {
     await expectRejectedBoth(options, tokenOf({}), 'ECT_CLAIM_MISSING');
@@ -77,7 +80,12 @@ describe('step 6: required claims present, with the right types', () => {
     ['ect_ext', 'null', null],
     ['ect_ext', 'a string', '{}'],
   ])('refuses %s that is %s with ECT_CLAIM_INVALID', async (name, _description, value) => {
-    const error = await expectRejectedBoth(options, tokenOf({ ...validClaims(), [name]: value }), 'ECT_CLAIM_INVALID', EctClaimError);
+    const error = await expectRejectedBoth(
+      options,
+      tokenOf({ ...validClaims(), [name]: value }),
+      'ECT_CLAIM_INVALID',
+      EctClaimError,
+    );
     expect(error.claim).toBe(name);
   });
 
@@ -129,8 +137,16 @@ describe('step 7: iss bound to the key, own identity in aud', () => {
 
     it('refuses an iss the key is not bound to (ect_iss in its JWK) with ECT_ISS_MISMATCH', async () => {
       const issuer = makeIssuer('ES256');
-      const key = importVerificationJwk({ ...publicJwkOf(issuer.key), ect_iss: 'spiffe://example.org/ns/prod/sa/other' } as never);
-      const error = await expectRejectedBoth(verifyOptions(new JwksResolver([key])), issuer.signer.sign(validClaims()), 'ECT_ISS_MISMATCH', EctClaimError);
+      const key = importVerificationJwk({
+        ...publicJwkOf(issuer.key),
+        ect_iss: 'spiffe://example.org/ns/prod/sa/other',
+      } as never);
+      const error = await expectRejectedBoth(
+        verifyOptions(new JwksResolver([key])),
+        issuer.signer.sign(validClaims()),
+        'ECT_ISS_MISMATCH',
+        EctClaimError,
+      );
       expect(error.claim).toBe('iss');
     });
 
@@ -144,7 +160,10 @@ describe('step 7: iss bound to the key, own identity in aud', () => {
         'ECT_ISS_MISMATCH',
       );
       // A map entry for other kids does not bind this key.
-      await expectAcceptedBoth(verifyOptions(issuer.resolver, { issuers: { 'spiffe://example.org/x': ['other-kid'] } }), token);
+      await expectAcceptedBoth(
+        verifyOptions(issuer.resolver, { issuers: { 'spiffe://example.org/x': ['other-kid'] } }),
+        token,
+      );
     });
 
     it('combines bindings stored with the key and the issuers map', async () => {
@@ -157,25 +176,39 @@ describe('step 7: iss bound to the key, own identity in aud', () => {
     it('with strictIssuerBinding, refuses a key with no binding and accepts a bound one', async () => {
       const unbound = makeIssuer('ES256');
       await expectAcceptedBoth(verifyOptions(unbound.resolver), unbound.signer.sign(validClaims()));
-      await expectRejectedBoth(verifyOptions(unbound.resolver, { strictIssuerBinding: true }), unbound.signer.sign(validClaims()), 'ECT_ISS_MISMATCH');
+      await expectRejectedBoth(
+        verifyOptions(unbound.resolver, { strictIssuerBinding: true }),
+        unbound.signer.sign(validClaims()),
+        'ECT_ISS_MISMATCH',
+      );
       await expectAcceptedBoth(
         verifyOptions(unbound.resolver, { strictIssuerBinding: true, issuers: { [ISS]: [unbound.key.kid] } }),
         unbound.signer.sign(validClaims()),
       );
       const bound = makeIssuer('ES256', { issuers: [ISS] });
-      await expectAcceptedBoth(verifyOptions(bound.resolver, { strictIssuerBinding: true }), bound.signer.sign(validClaims()));
+      await expectAcceptedBoth(
+        verifyOptions(bound.resolver, { strictIssuerBinding: true }),
+        bound.signer.sign(validClaims()),
+      );
     });
 
     it('still checks the issuer binding in audit mode', async () => {
       const issuer = makeIssuer('ES256', { issuers: ['spiffe://example.org/ns/prod/sa/a'] });
-      await expectRejectedBoth(verifyOptions(issuer.resolver, { audit: true }), issuer.signer.sign(validClaims()), 'ECT_ISS_MISMATCH');
+      await expectRejectedBoth(
+        verifyOptions(issuer.resolver, { audit: true }),
+        issuer.signer.sign(validClaims()),
+        'ECT_ISS_MISMATCH',
+      );
     });
   });
 
   describe('audience', () => {
     it('accepts when one of the token audiences is one of the verifier identities', async () => {
       const token = es256.signer.sign(validClaims({ aud: ['spiffe://other.org', 'spiffe://example.org/ledger'] }));
-      await expectAcceptedBoth(verifyOptions(es256.resolver, { audience: ['spiffe://example.org/svc', 'spiffe://example.org/ledger'] }), token);
+      await expectAcceptedBoth(
+        verifyOptions(es256.resolver, { audience: ['spiffe://example.org/svc', 'spiffe://example.org/ledger'] }),
+        token,
+      );
       await expectAcceptedBoth(verifyOptions(es256.resolver, { audience: 'spiffe://other.org' }), token);
     });
 
@@ -183,7 +216,11 @@ describe('step 7: iss bound to the key, own identity in aud', () => {
       const token = es256.signer.sign(validClaims({ aud: 'spiffe://other.org' }));
       const error = await expectRejectedBoth(options, token, 'ECT_AUD_MISMATCH', EctClaimError);
       expect(error.claim).toBe('aud');
-      await expectRejectedBoth(options, es256.signer.sign(validClaims({ aud: ['spiffe://a.org', 'spiffe://b.org'] })), 'ECT_AUD_MISMATCH');
+      await expectRejectedBoth(
+        options,
+        es256.signer.sign(validClaims({ aud: ['spiffe://a.org', 'spiffe://b.org'] })),
+        'ECT_AUD_MISMATCH',
+      );
     });
 
     it('compares audiences exactly (no prefix or case folding)', async () => {
@@ -200,7 +237,11 @@ describe('step 7: iss bound to the key, own identity in aud', () => {
 
     it('checks the issuer binding before the audience', async () => {
       const issuer = makeIssuer('ES256', { issuers: ['spiffe://example.org/ns/prod/sa/a'] });
-      await expectRejectedBoth(verifyOptions(issuer.resolver), issuer.signer.sign(validClaims({ aud: 'spiffe://x' })), 'ECT_ISS_MISMATCH');
+      await expectRejectedBoth(
+        verifyOptions(issuer.resolver),
+        issuer.signer.sign(validClaims({ aud: 'spiffe://x' })),
+        'ECT_ISS_MISMATCH',
+      );
     });
   });
 });
@@ -225,13 +266,23 @@ describe('step 8: exp, iat in the future, maximum age (30 s skew)', () => {
 
   it('accepts iat up to the skew in the future and refuses more (ECT_IAT_FUTURE)', async () => {
     await expectAcceptedBoth(options, timed(NOW + skew, NOW + skew + 600));
-    const error = await expectRejectedBoth(options, timed(NOW + skew + 1, NOW + skew + 601), 'ECT_IAT_FUTURE', EctTimeError);
+    const error = await expectRejectedBoth(
+      options,
+      timed(NOW + skew + 1, NOW + skew + 601),
+      'ECT_IAT_FUTURE',
+      EctTimeError,
+    );
     expect(error.claim).toBe('iat');
   });
 
   it('accepts iat up to the maximum age plus skew in the past and refuses older (ECT_TOO_OLD)', async () => {
     await expectAcceptedBoth(options, timed(NOW - maxAge - skew, NOW + 600));
-    const error = await expectRejectedBoth(options, timed(NOW - maxAge - skew - 1, NOW + 600), 'ECT_TOO_OLD', EctTimeError);
+    const error = await expectRejectedBoth(
+      options,
+      timed(NOW - maxAge - skew - 1, NOW + 600),
+      'ECT_TOO_OLD',
+      EctTimeError,
+    );
     expect(error.claim).toBe('iat');
   });
 
@@ -264,6 +315,10 @@ describe('step 8: exp, iat in the future, maximum age (30 s skew)', () => {
   });
 
   it('checks the audience (step 7) before the times (step 8)', async () => {
-    await expectRejectedBoth(options, tokenOf({ ...validClaims(), aud: 'spiffe://x', exp: NOW - 1000, iat: NOW - 2000 }), 'ECT_AUD_MISMATCH');
+    await expectRejectedBoth(
+      options,
+      tokenOf({ ...validClaims(), aud: 'spiffe://x', exp: NOW - 1000, iat: NOW - 2000 }),
+      'ECT_AUD_MISMATCH',
+    );
   });
 });

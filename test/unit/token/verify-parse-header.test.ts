@@ -147,7 +147,11 @@ describe('step 1: parse (size cap before decoding, compact JWS, JSON header and 
   });
 
   it('ignores unknown, non-critical header parameters', async () => {
-    const token = signCompact({ ...headerFor(es256.key), x5u: 'https://example.org', cty: 'x' }, validClaims(), es256.key);
+    const token = signCompact(
+      { ...headerFor(es256.key), x5u: 'https://example.org', cty: 'x' },
+      validClaims(),
+      es256.key,
+    );
     await expectAcceptedBoth(options, token);
   });
 });
@@ -165,7 +169,12 @@ describe('step 2: typ', () => {
     const header: Record<string, unknown> = { ...headerFor(es256.key) };
     if (typ === undefined) delete header.typ;
     else header.typ = typ;
-    const error = await expectRejectedBoth(options, signCompact(header, validClaims(), es256.key), 'ECT_TYP_INVALID', EctHeaderError);
+    const error = await expectRejectedBoth(
+      options,
+      signCompact(header, validClaims(), es256.key),
+      'ECT_TYP_INVALID',
+      EctHeaderError,
+    );
     expect(error.claim).toBe('typ');
   });
 
@@ -220,7 +229,11 @@ describe('step 3: alg in the allowlist', () => {
 
   it('never allows an algorithm outside the supported set, even if configured', async () => {
     const token = signCompact({ ...headerFor(es256.key), alg: 'HS256' }, validClaims(), es256.key);
-    await expectRejectedBoth(verifyOptions(es256.resolver, { algorithms: ['HS256' as EctAlgorithm, 'ES256'] }), token, 'ECT_ALG_NOT_ALLOWED');
+    await expectRejectedBoth(
+      verifyOptions(es256.resolver, { algorithms: ['HS256' as EctAlgorithm, 'ES256'] }),
+      token,
+      'ECT_ALG_NOT_ALLOWED',
+    );
   });
 
   it('refuses an allowed alg that does not match the key the kid names', async () => {
@@ -234,7 +247,12 @@ describe('step 3: alg in the allowlist', () => {
       [{ ...headerFor(ed.key), alg: 'ES256' }, ed.key],
       [{ ...headerFor(es384.key), alg: 'ES256' }, es384.key],
     ] as const) {
-      await expectRejectedBoth(verifyOptions(both), signCompact(header, validClaims(), key), 'ECT_ALG_NOT_ALLOWED', EctHeaderError);
+      await expectRejectedBoth(
+        verifyOptions(both),
+        signCompact(header, validClaims(), key),
+        'ECT_ALG_NOT_ALLOWED',
+        EctHeaderError,
+      );
     }
   });
 });
@@ -250,7 +268,12 @@ describe('step 4: kid present and resolving to a key', () => {
     const header: Record<string, unknown> = { ...headerFor(es256.key) };
     if (kid === undefined) delete header.kid;
     else header.kid = kid;
-    const error = await expectRejectedBoth(options, signCompact(header, validClaims(), es256.key), 'ECT_KID_MISSING', EctHeaderError);
+    const error = await expectRejectedBoth(
+      options,
+      signCompact(header, validClaims(), es256.key),
+      'ECT_KID_MISSING',
+      EctHeaderError,
+    );
     expect(error.claim).toBe('kid');
   });
 
@@ -303,10 +326,22 @@ describe('step 5: signature', () => {
   it('refuses signatures of the wrong length, all zeros or all ones', async () => {
     for (const bytes of [0, 1, 63, 65, 96, 128]) {
       if (bytes === 0) continue;
-      await expectRejectedBoth(options, `${h}.${p}.${Buffer.alloc(bytes, 7).toString('base64url')}`, 'ECT_SIGNATURE_INVALID');
+      await expectRejectedBoth(
+        options,
+        `${h}.${p}.${Buffer.alloc(bytes, 7).toString('base64url')}`,
+        'ECT_SIGNATURE_INVALID',
+      );
     }
-    await expectRejectedBoth(options, `${h}.${p}.${Buffer.alloc(64, 0).toString('base64url')}`, 'ECT_SIGNATURE_INVALID');
-    await expectRejectedBoth(options, `${h}.${p}.${Buffer.alloc(64, 0xff).toString('base64url')}`, 'ECT_SIGNATURE_INVALID');
+    await expectRejectedBoth(
+      options,
+      `${h}.${p}.${Buffer.alloc(64, 0).toString('base64url')}`,
+      'ECT_SIGNATURE_INVALID',
+    );
+    await expectRejectedBoth(
+      options,
+      `${h}.${p}.${Buffer.alloc(64, 0xff).toString('base64url')}`,
+      'ECT_SIGNATURE_INVALID',
+    );
   });
 
   it('refuses a DER-encoded ECDSA signature (JWS needs r||s)', async () => {
@@ -326,7 +361,11 @@ describe('step 5: signature', () => {
   });
 
   it('serialises its refusal as a 403 body with a stable code', async () => {
-    const error = await expectRejectedBoth(options, `${h}.${p}.${Buffer.alloc(64).toString('base64url')}`, 'ECT_SIGNATURE_INVALID');
+    const error = await expectRejectedBoth(
+      options,
+      `${h}.${p}.${Buffer.alloc(64).toString('base64url')}`,
+      'ECT_SIGNATURE_INVALID',
+    );
     expect(error.status).toBe(403);
     expect(error.toJSON()).toEqual({ code: 'ECT_SIGNATURE_INVALID', message: 'signature verification failed' });
   });

@@ -41,10 +41,16 @@ function tokenOf(payload: object): string {
 
 describe('step 9: replay (jti within its expiry window, scoped by wid)', () => {
   it('refuses the second presentation of a token with ECT_REPLAY, on either path', async () => {
-    for (const order of [['sync', 'async'], ['async', 'sync'], ['sync', 'sync'], ['async', 'async']] as const) {
+    for (const order of [
+      ['sync', 'async'],
+      ['async', 'sync'],
+      ['sync', 'sync'],
+      ['async', 'async'],
+    ] as const) {
       const verifier = new EctVerifier(verifyOptions(es256.resolver, { replay: new MemoryReplayCache() }));
       const token = es256.signer.sign(validClaims({ wid: WID }));
-      const run = (path: 'sync' | 'async') => (path === 'sync' ? Promise.resolve(outcomeSync(verifier, token)) : outcomeAsync(verifier, token));
+      const run = (path: 'sync' | 'async') =>
+        path === 'sync' ? Promise.resolve(outcomeSync(verifier, token)) : outcomeAsync(verifier, token);
       expect((await run(order[0])).ok).toBe(true);
       const second = await run(order[1]);
       expect(second.ok ? 'accepted' : second.code).toBe('ECT_REPLAY');
@@ -59,7 +65,9 @@ describe('step 9: replay (jti within its expiry window, scoped by wid)', () => {
     const verifier = new EctVerifier(verifyOptions(es256.resolver, { replay: new MemoryReplayCache() }));
     const jti = uuid(1);
     verifier.verifySync(es256.signer.sign(validClaims({ jti, wid: WID, exec_act: 'a' })));
-    expect(() => verifier.verifySync(es256.signer.sign(validClaims({ jti, wid: WID, exec_act: 'b' })))).toThrow(EctReplayError);
+    expect(() => verifier.verifySync(es256.signer.sign(validClaims({ jti, wid: WID, exec_act: 'b' })))).toThrow(
+      EctReplayError,
+    );
   });
 
   it('accepts the same jti in another workflow, or with no workflow', async () => {
@@ -68,7 +76,9 @@ describe('step 9: replay (jti within its expiry window, scoped by wid)', () => {
     verifier.verifySync(es256.signer.sign(validClaims({ jti, wid: WID })));
     await verifier.verify(es256.signer.sign(validClaims({ jti, wid: uuid(99) })));
     verifier.verifySync(es256.signer.sign(validClaims({ jti })));
-    expect(() => verifier.verifySync(es256.signer.sign(validClaims({ jti })))).toThrow(expect.objectContaining({ code: 'ECT_REPLAY' }));
+    expect(() => verifier.verifySync(es256.signer.sign(validClaims({ jti })))).toThrow(
+      expect.objectContaining({ code: 'ECT_REPLAY' }),
+    );
   });
 
   it('does not record or check anything in audit mode', async () => {
@@ -96,12 +106,15 @@ describe('step 9: replay (jti within its expiry window, scoped by wid)', () => {
     new EctVerifier(verifyOptions(es256.resolver, { replay, now: exp - 10 })).verifySync(token);
     // Still inside the skew window after exp: the token verifies on time, so it must be a replay.
     for (const now of [exp, exp + 1, exp + LIMITS.clockSkewSeconds - 1]) {
-      expect(() => new EctVerifier(verifyOptions(es256.resolver, { replay, now })).verifySync(token), `at exp+${now - exp}`).toThrow(EctReplayError);
+      expect(
+        () => new EctVerifier(verifyOptions(es256.resolver, { replay, now })).verifySync(token),
+        `at exp+${now - exp}`,
+      ).toThrow(EctReplayError);
     }
     // Past the window the token is refused as expired, not as a replay.
-    expect(() => new EctVerifier(verifyOptions(es256.resolver, { replay, now: exp + LIMITS.clockSkewSeconds })).verifySync(token)).toThrow(
-      expect.objectContaining({ code: 'ECT_EXPIRED' }),
-    );
+    expect(() =>
+      new EctVerifier(verifyOptions(es256.resolver, { replay, now: exp + LIMITS.clockSkewSeconds })).verifySync(token),
+    ).toThrow(expect.objectContaining({ code: 'ECT_EXPIRED' }));
   });
 
   describe('MemoryReplayCache', () => {
@@ -154,12 +167,21 @@ describe('step 10: formats and limits', () => {
       ['wid', 'workflow-1'],
       ['wid', 'g0000000-0000-4000-8000-000000000000'],
     ])('refuses %s %j with ECT_FORMAT_INVALID', async (name, value) => {
-      const error = await expectRejectedBoth(options, tokenOf({ ...validClaims(), [name]: value }), 'ECT_FORMAT_INVALID', EctClaimError);
+      const error = await expectRejectedBoth(
+        options,
+        tokenOf({ ...validClaims(), [name]: value }),
+        'ECT_FORMAT_INVALID',
+        EctClaimError,
+      );
       expect(error.claim).toBe(name);
     });
 
     it('refuses a pred entry that is not a UUID', async () => {
-      const error = await expectRejectedBoth(options, tokenOf({ ...validClaims(), pred: [PRED_A, 'parent'] }), 'ECT_FORMAT_INVALID');
+      const error = await expectRejectedBoth(
+        options,
+        tokenOf({ ...validClaims(), pred: [PRED_A, 'parent'] }),
+        'ECT_FORMAT_INVALID',
+      );
       expect(error.claim).toBe('pred');
       await expectRejectedBoth(options, tokenOf({ ...validClaims(), pred: [''] }), 'ECT_FORMAT_INVALID');
     });
@@ -172,7 +194,10 @@ describe('step 10: formats and limits', () => {
 
     it('accepts UUIDs of any version and either case', async () => {
       const upper = '3F2504E0-4F89-41D3-9A0C-0305E82C3301';
-      await expectAcceptedBoth(options, tokenOf({ ...validClaims({ wid: upper.toLowerCase() }), jti: upper, pred: [PRED_B, uuid(5)] }));
+      await expectAcceptedBoth(
+        options,
+        tokenOf({ ...validClaims({ wid: upper.toLowerCase() }), jti: upper, pred: [PRED_B, uuid(5)] }),
+      );
     });
   });
 
@@ -188,13 +213,20 @@ describe('step 10: formats and limits', () => {
       ['non-canonical (unused bits set)', `${good.slice(0, 42)}B`],
     ])('refuses inp_hash and out_hash that are %s with ECT_FORMAT_INVALID', async (_name, value) => {
       for (const name of ['inp_hash', 'out_hash']) {
-        const error = await expectRejectedBoth(options, tokenOf({ ...validClaims(), [name]: value }), 'ECT_FORMAT_INVALID');
+        const error = await expectRejectedBoth(
+          options,
+          tokenOf({ ...validClaims(), [name]: value }),
+          'ECT_FORMAT_INVALID',
+        );
         expect(error.claim).toBe(name);
       }
     });
 
     it('accepts real hash values', async () => {
-      await expectAcceptedBoth(options, es256.signer.sign(validClaims({ inp_hash: hashOctets('in'), out_hash: hashOctets('out') })));
+      await expectAcceptedBoth(
+        options,
+        es256.signer.sign(validClaims({ inp_hash: hashOctets('in'), out_hash: hashOctets('out') })),
+      );
     });
   });
 
@@ -210,7 +242,12 @@ describe('step 10: formats and limits', () => {
     it('accepts 4096 bytes and refuses 4097 with ECT_EXT_TOO_LARGE', async () => {
       expect(Buffer.byteLength(JSON.stringify(extOfSize(LIMITS.maxExtBytes)))).toBe(LIMITS.maxExtBytes);
       await expectAcceptedBoth(roomy, es256.signer.sign(validClaims({ ect_ext: extOfSize(LIMITS.maxExtBytes) })));
-      const error = await expectRejectedBoth(roomy, es256.signer.sign(validClaims({ ect_ext: extOfSize(LIMITS.maxExtBytes + 1) })), 'ECT_EXT_TOO_LARGE', EctClaimError);
+      const error = await expectRejectedBoth(
+        roomy,
+        es256.signer.sign(validClaims({ ect_ext: extOfSize(LIMITS.maxExtBytes + 1) })),
+        'ECT_EXT_TOO_LARGE',
+        EctClaimError,
+      );
       expect(error.claim).toBe('ect_ext');
     });
 
@@ -223,8 +260,15 @@ describe('step 10: formats and limits', () => {
     it('under the default 4 KiB token cap, an ect_ext too large is refused as ECT_TOO_LARGE first; a tighter maxExtBytes applies', async () => {
       const token = es256.signer.sign(validClaims({ ect_ext: extOfSize(LIMITS.maxExtBytes + 1) }));
       await expectRejectedBoth(options, token, 'ECT_TOO_LARGE');
-      await expectRejectedBoth({ ...options, maxExtBytes: 64 }, es256.signer.sign(validClaims({ ect_ext: extOfSize(65) })), 'ECT_EXT_TOO_LARGE');
-      await expectAcceptedBoth({ ...options, maxExtBytes: 64 }, es256.signer.sign(validClaims({ ect_ext: extOfSize(64) })));
+      await expectRejectedBoth(
+        { ...options, maxExtBytes: 64 },
+        es256.signer.sign(validClaims({ ect_ext: extOfSize(65) })),
+        'ECT_EXT_TOO_LARGE',
+      );
+      await expectAcceptedBoth(
+        { ...options, maxExtBytes: 64 },
+        es256.signer.sign(validClaims({ ect_ext: extOfSize(64) })),
+      );
     });
 
     function nested(depth: number, leaf: JsonObject | unknown[] = {}): JsonObject {
@@ -235,23 +279,40 @@ describe('step 10: formats and limits', () => {
 
     it('accepts depth 5 and refuses depth 6 with ECT_EXT_TOO_DEEP', async () => {
       await expectAcceptedBoth(options, es256.signer.sign(validClaims({ ect_ext: nested(5) })));
-      const error = await expectRejectedBoth(options, es256.signer.sign(validClaims({ ect_ext: nested(6) })), 'ECT_EXT_TOO_DEEP', EctClaimError);
+      const error = await expectRejectedBoth(
+        options,
+        es256.signer.sign(validClaims({ ect_ext: nested(6) })),
+        'ECT_EXT_TOO_DEEP',
+        EctClaimError,
+      );
       expect(error.claim).toBe('ect_ext');
     });
 
     it('counts arrays as nesting levels', async () => {
       await expectAcceptedBoth(options, es256.signer.sign(validClaims({ ect_ext: nested(4, [[1]]) })));
-      await expectRejectedBoth(options, es256.signer.sign(validClaims({ ect_ext: nested(4, [[[1]]]) })), 'ECT_EXT_TOO_DEEP');
+      await expectRejectedBoth(
+        options,
+        es256.signer.sign(validClaims({ ect_ext: nested(4, [[[1]]]) })),
+        'ECT_EXT_TOO_DEEP',
+      );
     });
 
     it('refuses a very deep ect_ext cheaply', async () => {
       const json = `${'{"a":'.repeat(600)}1${'}'.repeat(600)}`;
-      const token = signCompact(headerFor(es256.key), new Raw(JSON.stringify(validClaims()).replace(/}$/, `,"ect_ext":${json}}`)), es256.key);
+      const token = signCompact(
+        headerFor(es256.key),
+        new Raw(JSON.stringify(validClaims()).replace(/}$/, `,"ect_ext":${json}}`)),
+        es256.key,
+      );
       await expectRejectedBoth({ ...options, maxTokenBytes: 16_384 }, token, 'ECT_EXT_TOO_DEEP');
     });
 
     it('honours a configured depth', async () => {
-      await expectRejectedBoth({ ...options, maxExtDepth: 2 }, es256.signer.sign(validClaims({ ect_ext: nested(3) })), 'ECT_EXT_TOO_DEEP');
+      await expectRejectedBoth(
+        { ...options, maxExtDepth: 2 },
+        es256.signer.sign(validClaims({ ect_ext: nested(3) })),
+        'ECT_EXT_TOO_DEEP',
+      );
     });
   });
 
@@ -261,17 +322,30 @@ describe('step 10: formats and limits', () => {
 
     it('accepts 100 entries and refuses 101 with ECT_PRED_TOO_MANY', async () => {
       await expectAcceptedBoth(roomy, es256.signer.sign(validClaims({ pred: preds(LIMITS.maxPred) })));
-      const error = await expectRejectedBoth(roomy, es256.signer.sign(validClaims({ pred: preds(LIMITS.maxPred + 1) })), 'ECT_PRED_TOO_MANY', EctClaimError);
+      const error = await expectRejectedBoth(
+        roomy,
+        es256.signer.sign(validClaims({ pred: preds(LIMITS.maxPred + 1) })),
+        'ECT_PRED_TOO_MANY',
+        EctClaimError,
+      );
       expect(error.claim).toBe('pred');
     });
 
     it('honours a configured maximum under the default token cap', async () => {
       await expectAcceptedBoth({ ...options, maxPred: 3 }, es256.signer.sign(validClaims({ pred: preds(3) })));
-      await expectRejectedBoth({ ...options, maxPred: 3 }, es256.signer.sign(validClaims({ pred: preds(4) })), 'ECT_PRED_TOO_MANY');
+      await expectRejectedBoth(
+        { ...options, maxPred: 3 },
+        es256.signer.sign(validClaims({ pred: preds(4) })),
+        'ECT_PRED_TOO_MANY',
+      );
     });
 
     it('checks the count before the entries', async () => {
-      await expectRejectedBoth({ ...options, maxPred: 1 }, tokenOf({ ...validClaims(), pred: ['x', 'y'] }), 'ECT_PRED_TOO_MANY');
+      await expectRejectedBoth(
+        { ...options, maxPred: 1 },
+        tokenOf({ ...validClaims(), pred: ['x', 'y'] }),
+        'ECT_PRED_TOO_MANY',
+      );
     });
   });
 
@@ -283,27 +357,44 @@ describe('step 10: formats and limits', () => {
   });
 
   it('checks times (step 8) before formats (step 10)', async () => {
-    await expectRejectedBoth(options, tokenOf({ ...validClaims(), jti: 'x', iat: NOW - 700, exp: NOW - 100 }), 'ECT_EXPIRED');
+    await expectRejectedBoth(
+      options,
+      tokenOf({ ...validClaims(), jti: 'x', iat: NOW - 700, exp: NOW - 100 }),
+      'ECT_EXPIRED',
+    );
   });
 });
 
 describe('step 12: policy hook', () => {
   const rejectIfRejected = (claims: EctClaims): void => {
-    if (claims.ect_ext?.pol_decision === 'rejected') throw new EctError('ECT_POLICY_REJECTED', 'policy decision was rejected', { claim: 'ect_ext' });
+    if (claims.ect_ext?.pol_decision === 'rejected')
+      throw new EctError('ECT_POLICY_REJECTED', 'policy decision was rejected', { claim: 'ect_ext' });
   };
 
   it('refuses what the hook refuses with its own code, after every other check', async () => {
     const policy = { ...options, policy: rejectIfRejected };
     await expectAcceptedBoth(policy, es256.signer.sign(validClaims({ ect_ext: { pol_decision: 'approved' } })));
-    const error = await expectRejectedBoth(policy, es256.signer.sign(validClaims({ ect_ext: { pol_decision: 'rejected' } })), 'ECT_POLICY_REJECTED');
-    expect(error.toJSON()).toEqual({ code: 'ECT_POLICY_REJECTED', message: 'policy decision was rejected', claim: 'ect_ext' });
+    const error = await expectRejectedBoth(
+      policy,
+      es256.signer.sign(validClaims({ ect_ext: { pol_decision: 'rejected' } })),
+      'ECT_POLICY_REJECTED',
+    );
+    expect(error.toJSON()).toEqual({
+      code: 'ECT_POLICY_REJECTED',
+      message: 'policy decision was rejected',
+      claim: 'ect_ext',
+    });
   });
 
   it('receives normalised claims, and is not called for a token failing an earlier step', async () => {
     const seen: EctClaims[] = [];
     const policy = { ...options, policy: (claims: EctClaims) => void seen.push(claims) };
     const legacy = sharedIssuer('ES256');
-    const token = signCompact(headerFor(legacy.key, 'wimse-exec+jwt'), { ...validClaims(), pred: undefined, par: [PRED_A], ext: { a: 1 } }, legacy.key);
+    const token = signCompact(
+      headerFor(legacy.key, 'wimse-exec+jwt'),
+      { ...validClaims(), pred: undefined, par: [PRED_A], ext: { a: 1 } },
+      legacy.key,
+    );
     await expectAcceptedBoth(policy, token);
     expect(seen).toHaveLength(2);
     expect(seen[0]?.pred).toEqual([PRED_A]);

@@ -1,6 +1,6 @@
 import { context, trace, type Context, type Span } from '@opentelemetry/api';
 import { hashOctets, hashStream, type HashMode } from '../token/hash.js';
-import { WORKFLOW_ID } from './context-keys.js';
+import { WORKFLOW_ID } from './propagation/context-keys.js';
 import { ATTR } from '../base/conventions.js';
 
 /**

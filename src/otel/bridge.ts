@@ -10,13 +10,14 @@ import type { KeyResolver, SigningKey, VerificationKey } from '../keys/types.js'
 import type { DraftVersion } from '../base/algorithms.js';
 import { EctSigner } from '../token/sign.js';
 import { EctVerifier } from '../token/verify.js';
-import type { EctEnvConfig } from './config.js';
+import { type EctEnvConfig, type EctMode, fileSafe } from './config.js';
 import { EctSpanExporter, type EctSpanExporterOptions, type SpanExporterLike } from './export/span-exporter.js';
 import { TokenPipeline, type EctLoggerProvider, type SignedToken } from './export/token-pipeline.js';
 import { httpResponseHook, undiciResponseHook, type HookDeps } from './http/response-hooks.js';
-import { EctSpanProcessor, type EctSpanProcessorOptions } from './processor.js';
-import { EctPropagator, type EctMode } from './propagator.js';
-import { parseSelector, type SpanSelector } from './selector.js';
+import { defaultIssuer } from './processor/span-claims.js';
+import { EctSpanProcessor, type EctSpanProcessorOptions } from './processor/span-processor.js';
+import { parseSelector, type SpanSelector } from './processor/selector.js';
+import { EctPropagator } from './propagation/propagator.js';
 import type { EctReadableSpan } from './span-types.js';
 import { EctStats } from './stats.js';
 
@@ -29,6 +30,11 @@ export interface EctBridgeOptions {
   trustDomain?: string;
   /** `aud` of issued tokens; also what this service accepts, with its issuer. */
   audience?: readonly string[];
+  /**
+   * `record` (default): verification failures are recorded on the server span; `enforce`: such
+   * requests are refused, once `installEnforcement(bridge.propagator)` has been called (the
+   * zero-code `register` entry does it). Exposed as {@link EctBridge.mode}.
+   */
   mode?: EctMode;
   draft?: DraftVersion;
   selector?: SpanSelector;
@@ -44,7 +50,9 @@ export interface EctBridgeOptions {
 
 /** The assembled parts, for a `NodeSDK` or a hand-built provider. */
 export interface EctBridge extends HookDeps {
-  readonly stats: EctStats;
+  readonly mode: EctMode;
+  /** Register it with the SDK before the exporting span processors. */
+  readonly processor: EctSpanProcessor;
   readonly pipeline: TokenPipeline;
   readonly verifier: EctVerifier;
   readonly signingKey: SigningKey;
@@ -107,16 +115,17 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
     keys,
     audience: options.issuer === undefined ? audience : [...audience, options.issuer],
   });
-  const propagator = new EctPropagator({ processor, verifier, mode: options.mode ?? 'record' });
-  const deps: HookDeps = { processor, propagator };
+  const propagator = new EctPropagator({ frontiers: processor.frontiers, verifier, stats });
+  const deps: HookDeps = { frontiers: processor.frontiers, propagator, stats };
   return {
-    stats,
+    ...deps,
+    mode: options.mode ?? 'record',
     pipeline,
     verifier,
     processor,
-    propagator,
     signingKey: options.signingKey,
-    wrapExporter: (exporter, exporterOptions) => new EctSpanExporter(exporter, processor, exporterOptions),
+    wrapExporter: (exporter, exporterOptions) =>
+      new EctSpanExporter(exporter, processor.tokens, { stats, ...exporterOptions }),
     httpInstrumentationConfig: (base) => {
       const next = (base as { responseHook?: unknown } | undefined)?.responseHook as Parameters<
         typeof httpResponseHook
@@ -149,10 +158,15 @@ export async function createEctBridgeFromConfig(
   } else {
     signingKey = generateSigningKey('ES256');
     mkdirSync(config.jwksDir, { recursive: true });
-    const file = join(config.jwksDir, `${safeName(config.serviceName)}-${signingKey.kid.slice(0, 12)}.json`);
+    const file = join(config.jwksDir, `${fileSafe(config.serviceName)}-${signingKey.kid.slice(0, 12)}.json`);
     writeFileSync(file, `${JSON.stringify({ keys: [publicJwkOf(signingKey)] }, null, 2)}\n`);
-    diag.warn(
-      `otel-ect: no ECT_SIGNING_KEY_FILE; signing with an ephemeral development key (kid ${signingKey.kid}), public key in ${file}`,
+    // A process warning, not only `diag`: NodeSDK installs a diag logger only when OTEL_LOG_LEVEL is set.
+    process.emitWarning(
+      `no ECT_SIGNING_KEY_FILE; signing with an ephemeral development key (kid ${signingKey.kid}), public key in ${file}`,
+      {
+        code: 'ECT_DEV_KEY',
+        detail: 'Set ECT_SIGNING_KEY_FILE (and publish its JWK Set to your peers) outside development.',
+      },
     );
   }
   let keys: KeyResolver;
@@ -170,7 +184,7 @@ export async function createEctBridgeFromConfig(
     selector: parseSelector(config.selector),
     mode: config.mode === 'enforce' ? 'enforce' : 'record',
     // Known before the SDK's resource settles, so spans need not read resource attributes early.
-    issuer: config.issuer ?? `spiffe://${config.trustDomain}/service/${encodeURIComponent(config.serviceName)}`,
+    issuer: config.issuer ?? defaultIssuer(config.trustDomain, config.serviceName),
     ...(config.audience === undefined ? {} : { audience: config.audience }),
     ...(config.ttlSeconds === undefined ? {} : { ttlSeconds: config.ttlSeconds }),
     // The span exporter looks tokens up when the batch processor exports: keep every span's token
@@ -178,8 +192,4 @@ export async function createEctBridgeFromConfig(
     maxKnownTokens: Math.max(8192, 4 * (config.batchSpanProcessor.maxQueueSize ?? 2048)),
     ...extra,
   });
-}
-
-function safeName(name: string): string {
-  return name.replace(/[^A-Za-z0-9_.-]/g, '_');
 }

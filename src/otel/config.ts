@@ -1,6 +1,9 @@
 import { join, resolve } from 'node:path';
+import { getBooleanFromEnv, getNumberFromEnv, getStringFromEnv, getStringListFromEnv } from '@opentelemetry/core';
 import type { DraftVersion } from '../base/algorithms.js';
-import type { EctMode } from './propagator.js';
+
+/** What the receiving side does with tokens that fail verification: record them, or refuse the request. */
+export type EctMode = 'record' | 'enforce';
 
 /** Bridge settings as read from the environment (see README, "Configuration"). */
 export interface EctEnvConfig {
@@ -47,49 +50,61 @@ export class EctConfigError extends Error {
 }
 
 /**
- * Reads `ECT_*` settings (and the `OTEL_*` ones the bridge needs) from an environment.
+ * Reads `ECT_*` settings (and the `OTEL_*` ones the bridge needs) from `process.env`, through
+ * `@opentelemetry/core`'s environment readers, as the SDK reads its own. Throws
+ * {@link EctConfigError} for a value that cannot be used, so a typo does not silently sign nothing.
  *
- * @example const config = configFromEnv(process.env);
+ * @example const config = configFromEnv();
  */
-export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EctEnvConfig {
-  const home = resolve(env.ECT_HOME ?? '.ect');
-  const mode = (env.ECT_MODE ?? 'record').toLowerCase();
-  if (mode !== 'record' && mode !== 'enforce' && mode !== 'off')
-    throw new EctConfigError(`ECT_MODE must be record, enforce or off, not ${JSON.stringify(env.ECT_MODE)}`);
-  const draft = env.ECT_DRAFT ?? '01';
-  if (draft !== '00' && draft !== '01')
+export function configFromEnv(): EctEnvConfig {
+  const home = resolve(getStringFromEnv('ECT_HOME') ?? '.ect');
+  const mode = (getStringFromEnv('ECT_MODE') ?? 'record').toLowerCase();
+  if (mode !== 'record' && mode !== 'enforce' && mode !== 'off') {
+    throw new EctConfigError(`ECT_MODE must be record, enforce or off, not ${JSON.stringify(mode)}`);
+  }
+  const draft = getStringFromEnv('ECT_DRAFT') ?? '01';
+  if (draft !== '00' && draft !== '01') {
     throw new EctConfigError(`ECT_DRAFT must be 00 or 01, not ${JSON.stringify(draft)}`);
-  const ttl = env.ECT_TTL_SECONDS === undefined ? undefined : Number(env.ECT_TTL_SECONDS);
-  if (ttl !== undefined && (!Number.isInteger(ttl) || ttl <= 60))
+  }
+  const ttlText = getStringFromEnv('ECT_TTL_SECONDS');
+  const ttl = ttlText === undefined ? undefined : Number(ttlText);
+  if (ttl !== undefined && (!Number.isInteger(ttl) || ttl <= 60)) {
     throw new EctConfigError('ECT_TTL_SECONDS must be a whole number above 60');
-  const list = (value: string | undefined) =>
-    value
-      ?.split(',')
-      .map((v) => v.trim())
-      .filter((v) => v !== '');
+  }
+  const fileExportDir = getStringFromEnv('ECT_FILE_EXPORT_DIR');
   return {
     mode,
     home,
-    serviceName: env.OTEL_SERVICE_NAME ?? 'unknown_service',
-    signingKeyFile: env.ECT_SIGNING_KEY_FILE,
-    jwksFile: env.ECT_JWKS_FILE,
-    jwksUrl: env.ECT_JWKS_URL,
-    jwksDir: resolve(env.ECT_JWKS_DIR ?? join(home, 'jwks')),
-    issuer: env.ECT_ISSUER,
-    trustDomain: env.ECT_TRUST_DOMAIN ?? 'example.org',
-    audience: list(env.ECT_AUDIENCE),
+    serviceName: getStringFromEnv('OTEL_SERVICE_NAME') ?? 'unknown_service',
+    signingKeyFile: getStringFromEnv('ECT_SIGNING_KEY_FILE'),
+    jwksFile: getStringFromEnv('ECT_JWKS_FILE'),
+    jwksUrl: getStringFromEnv('ECT_JWKS_URL'),
+    jwksDir: resolve(getStringFromEnv('ECT_JWKS_DIR') ?? join(home, 'jwks')),
+    issuer: getStringFromEnv('ECT_ISSUER'),
+    trustDomain: getStringFromEnv('ECT_TRUST_DOMAIN') ?? 'example.org',
+    audience: getStringListFromEnv('ECT_AUDIENCE')?.filter((audience) => audience !== ''),
     draft,
-    selector: env.ECT_SELECTOR,
+    selector: getStringFromEnv('ECT_SELECTOR'),
     ttlSeconds: ttl,
-    dropGenAiContent: ['1', 'true', 'yes'].includes((env.ECT_DROP_GENAI_CONTENT ?? '').toLowerCase()),
-    fileExportDir: env.ECT_FILE_EXPORT_DIR === undefined ? undefined : resolve(env.ECT_FILE_EXPORT_DIR),
-    tracesExporter: (env.OTEL_TRACES_EXPORTER ?? 'otlp').toLowerCase(),
-    logsExporter: (env.OTEL_LOGS_EXPORTER ?? 'otlp').toLowerCase(),
-    batchSpanProcessor: batchSpanProcessorSettings(env),
+    dropGenAiContent: getBooleanFromEnv('ECT_DROP_GENAI_CONTENT'),
+    fileExportDir: fileExportDir === undefined ? undefined : resolve(fileExportDir),
+    tracesExporter: (getStringFromEnv('OTEL_TRACES_EXPORTER') ?? 'otlp').toLowerCase(),
+    logsExporter: (getStringFromEnv('OTEL_LOGS_EXPORTER') ?? 'otlp').toLowerCase(),
+    batchSpanProcessor: batchSpanProcessorSettings(),
   };
 }
 
-function batchSpanProcessorSettings(env: NodeJS.ProcessEnv): BatchSpanProcessorSettings {
+/**
+ * A service name as a file-name part (development key files, export files): anything outside
+ * `[A-Za-z0-9_.-]` becomes `_`.
+ *
+ * @example fileSafe('agent/fetch data') // 'agent_fetch_data'
+ */
+export function fileSafe(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.-]/g, '_');
+}
+
+function batchSpanProcessorSettings(): BatchSpanProcessorSettings {
   const settings: BatchSpanProcessorSettings = {};
   for (const [variable, option] of [
     ['OTEL_BSP_SCHEDULE_DELAY', 'scheduledDelayMillis'],
@@ -97,9 +112,9 @@ function batchSpanProcessorSettings(env: NodeJS.ProcessEnv): BatchSpanProcessorS
     ['OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 'maxExportBatchSize'],
     ['OTEL_BSP_EXPORT_TIMEOUT', 'exportTimeoutMillis'],
   ] as const) {
-    const value = Number(env[variable]);
+    const value = getNumberFromEnv(variable);
     // Unset or unusable: left out, so the SDK's default applies.
-    if (env[variable] !== undefined && Number.isFinite(value) && value > 0) settings[option] = value;
+    if (value !== undefined && value > 0) settings[option] = value;
   }
   return settings;
 }

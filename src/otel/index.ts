@@ -1,39 +1,49 @@
 export {
   ATTR,
-  EVENT,
   EDGE_PREDECESSOR,
-  SPAN_BINDING_KEY,
+  EVENT,
   JOIN_EXEC_ACT,
+  SPAN_BINDING_KEY,
   TOKEN_LOG_EVENT,
 } from '../base/conventions.js';
-export { EctSpanProcessor, type EctSpanProcessorOptions, type IssuedToken, type TokenSink } from './processor.js';
-export { EctPropagator, type EctPropagatorOptions, type EctMode } from './propagator.js';
+export { setExecAct, setInputHash, setOutputHash, setStreamHash, withWorkflow } from './api.js';
+export { createEctBridge, createEctBridgeFromConfig, type EctBridge, type EctBridgeOptions } from './bridge.js';
+export {
+  type BatchSpanProcessorSettings,
+  configFromEnv,
+  EctConfigError,
+  type EctEnvConfig,
+  type EctMode,
+} from './config.js';
+export { CountingLogExporter, type LogRecordExporterLike } from './export/counting-log-exporter.js';
+export { OtlpJsonFileLogExporter, OtlpJsonFileSpanExporter } from './export/otlp-json-file.js';
 export { EctSpanExporter, type EctSpanExporterOptions, type SpanExporterLike } from './export/span-exporter.js';
 export {
-  TokenPipeline,
-  type TokenPipelineOptions,
-  type SignedToken,
   type EctLogger,
   type EctLoggerProvider,
   type EctLogRecord,
+  type SignedToken,
+  TokenPipeline,
+  type TokenPipelineOptions,
 } from './export/token-pipeline.js';
-export { CountingLogExporter, type LogRecordExporterLike } from './export/counting-log-exporter.js';
-export { OtlpJsonFileSpanExporter, OtlpJsonFileLogExporter } from './export/otlp-json-file.js';
-export {
-  httpResponseHook,
-  undiciResponseHook,
-  tagServerResponse,
-  readResponseToken,
-  type HookDeps,
-} from './http/response-hooks.js';
 export { installEnforcement } from './http/enforcement.js';
-export { createEctBridge, createEctBridgeFromConfig, type EctBridge, type EctBridgeOptions } from './bridge.js';
-export { configFromEnv, EctConfigError, type BatchSpanProcessorSettings, type EctEnvConfig } from './config.js';
-export { startEctNodeSdk, type EctNodeSdk } from './sdk.js';
-export { setInputHash, setOutputHash, setStreamHash, setExecAct, withWorkflow } from './api.js';
-export { deriveExecAct } from './exec-act.js';
-export { spanBinding, boundSpanContext, traceIdToUuid, type SpanBinding } from './binding.js';
-export { parseSelector, ALL_SPANS, type SpanSelector } from './selector.js';
-export { EctStats, type EctCounter } from './stats.js';
-export type { TokenRef } from './token-ref.js';
+export {
+  type HookDeps,
+  httpResponseHook,
+  readResponseToken,
+  tagServerResponse,
+  undiciResponseHook,
+} from './http/response-hooks.js';
+export { boundSpanContext, type SpanBinding, spanBinding, traceIdToUuid } from './processor/binding.js';
+export { deriveExecAct } from './processor/exec-act.js';
+export { FrontierTracker } from './processor/frontier-tracker.js';
+export { JoinPolicy, type JoinPolicyOptions } from './processor/join-policy.js';
+export { ALL_SPANS, parseSelector, type SpanSelector } from './processor/selector.js';
+export { defaultIssuer, SpanClaims, type SpanClaimsOptions } from './processor/span-claims.js';
+export { EctSpanProcessor, type EctSpanProcessorOptions } from './processor/span-processor.js';
+export { type IssuedToken, TokenIssuer, type TokenSink } from './processor/token-issuer.js';
+export type { TokenRef } from './processor/token-ref.js';
+export { type TokenLookup, TokenRegistry } from './processor/token-registry.js';
+export { EctPropagator, type EctPropagatorOptions, type InjectionSource } from './propagation/propagator.js';
 export type { EctReadableSpan, EctWritableSpan } from './span-types.js';
+export { type EctCounter, EctStats } from './stats.js';

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { diag, DiagConsoleLogger, DiagLogLevel, metrics } from '@opentelemetry/api';
+import { diag, metrics } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
@@ -9,7 +9,7 @@ import { BatchLogRecordProcessor, type LogRecordExporter } from '@opentelemetry/
 // `sdk-trace` (not the 2.x-only `sdk-trace-base` shim) exists in both SDK lines.
 import { BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace';
 import { createEctBridgeFromConfig, type EctBridge } from './bridge.js';
-import { configFromEnv, type EctEnvConfig } from './config.js';
+import { configFromEnv, type EctEnvConfig, fileSafe } from './config.js';
 import { CountingLogExporter } from './export/counting-log-exporter.js';
 import { OtlpJsonFileLogExporter, OtlpJsonFileSpanExporter } from './export/otlp-json-file.js';
 import { installEnforcement } from './http/enforcement.js';
@@ -31,22 +31,15 @@ export interface EctNodeSdk {
  * @example const { shutdown } = await startEctNodeSdk();
  */
 export async function startEctNodeSdk(config: EctEnvConfig = configFromEnv()): Promise<EctNodeSdk> {
-  if (process.env.OTEL_LOG_LEVEL !== undefined) {
-    const level =
-      DiagLogLevel[process.env.OTEL_LOG_LEVEL.toUpperCase() as keyof typeof DiagLogLevel] ?? DiagLogLevel.WARN;
-    diag.setLogger(new DiagConsoleLogger(), level);
-  } else {
-    diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.WARN);
-  }
   const bridge = config.mode === 'off' ? undefined : await createEctBridgeFromConfig(config);
-  if (bridge !== undefined && config.mode === 'enforce') installEnforcement(bridge.propagator);
+  if (bridge?.mode === 'enforce') installEnforcement(bridge.propagator);
 
   const spanExporters: SpanExporter[] = [];
   const logExporters: LogRecordExporter[] = [];
   if (config.tracesExporter === 'otlp') spanExporters.push(new OTLPTraceExporter());
   if (config.logsExporter === 'otlp') logExporters.push(new OTLPLogExporter());
   if (config.fileExportDir !== undefined) {
-    const base = `${config.serviceName.replace(/[^A-Za-z0-9_.-]/g, '_')}-${process.pid}`;
+    const base = `${fileSafe(config.serviceName)}-${process.pid}`;
     spanExporters.push(new OtlpJsonFileSpanExporter(join(config.fileExportDir, `spans-${base}.jsonl`)));
     logExporters.push(new OtlpJsonFileLogExporter(join(config.fileExportDir, `tokens-${base}.jsonl`)));
   }

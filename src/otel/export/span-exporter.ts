@@ -2,9 +2,9 @@ import type { ExportResult } from '@opentelemetry/core';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { Attributes } from '@opentelemetry/api';
 import { ATTR, GEN_AI_CONTENT_KEYS } from '../../base/conventions.js';
-import type { EctSpanProcessor } from '../processor.js';
+import type { TokenLookup } from '../processor/token-registry.js';
 import type { EctReadableSpan } from '../span-types.js';
-import type { EctStats } from '../stats.js';
+import { EctStats } from '../stats.js';
 
 /** The exporter interface both SDK lines share, structurally. */
 export interface SpanExporterLike<S> {
@@ -17,6 +17,8 @@ export interface SpanExporterLike<S> {
 export interface EctSpanExporterOptions {
   /** Leave GenAI content attributes (already hashed into the token) out of exported spans. Default false. */
   dropHashedContent?: boolean;
+  /** Where failures are counted; share the processor's. Default a new one. */
+  stats?: EctStats;
 }
 
 // Spans tagged per turn of the event loop: at most ~32 signatures (~0.7 ms) between yields.
@@ -27,18 +29,18 @@ const SLICE = 32;
  * where `BatchSpanProcessor` calls it) and exports each span with its compact token as `ect.token`.
  * A token that cannot be signed leaves the span without `ect.token` (counted), never fails the batch.
  *
- * @example new BatchSpanProcessor(new EctSpanExporter(new OTLPTraceExporter(), processor))
+ * @example new BatchSpanProcessor(new EctSpanExporter(new OTLPTraceExporter(), processor.tokens, { stats: processor.stats }))
  */
 export class EctSpanExporter<S extends EctReadableSpan> implements SpanExporterLike<S> {
   readonly #inner: SpanExporterLike<S>;
-  readonly #processor: EctSpanProcessor;
+  readonly #tokens: TokenLookup;
   readonly #stats: EctStats;
   readonly #dropContent: boolean;
 
-  constructor(inner: SpanExporterLike<S>, processor: EctSpanProcessor, options: EctSpanExporterOptions = {}) {
+  constructor(inner: SpanExporterLike<S>, tokens: TokenLookup, options: EctSpanExporterOptions = {}) {
     this.#inner = inner;
-    this.#processor = processor;
-    this.#stats = processor.stats;
+    this.#tokens = tokens;
+    this.#stats = options.stats ?? new EctStats();
     this.#dropContent = options.dropHashedContent ?? false;
   }
 
@@ -91,7 +93,7 @@ export class EctSpanExporter<S extends EctReadableSpan> implements SpanExporterL
   }
 
   #withToken(span: S): S {
-    const token = this.#processor.tokenOf(span);
+    const token = this.#tokens.tokenFor(span.spanContext());
     if (token === undefined) {
       // The span had a token (`ect.pred` is written with it) that is no longer held: the exporter
       // lagged more than the processor's maxKnownTokens spans behind.

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import * as api from '@opentelemetry/api';
 import { ROOT_CONTEXT, trace, type Attributes, type Context } from '@opentelemetry/api';
-import type { IssuedToken, TokenSink } from '../processor.js';
+import type { IssuedToken, TokenSink } from '../processor/token-issuer.js';
 import { ATTR, INSTRUMENTATION_SCOPE, TOKEN_LOG_EVENT } from '../../base/conventions.js';
 import { EctStats } from '../stats.js';
 

@@ -3,8 +3,8 @@ import https from 'node:https';
 import { context as otelContext, trace } from '@opentelemetry/api';
 import type { EctError } from '../../base/errors.js';
 import { EXECUTION_CONTEXT_HEADER } from '../../base/conventions.js';
-import { incomingFailures } from '../context-keys.js';
-import type { EctPropagator } from '../propagator.js';
+import { incomingFailures } from '../propagation/context-keys.js';
+import type { EctPropagator } from '../propagation/propagator.js';
 
 type Emit = http.Server['emit'];
 const ORIGINAL = Symbol('otel-ect original emit');

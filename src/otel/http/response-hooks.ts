@@ -1,15 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Span } from '@opentelemetry/api';
 import { ATTR, EVENT, EXECUTION_CONTEXT_HEADER } from '../../base/conventions.js';
-import type { EctSpanProcessor } from '../processor.js';
-import type { EctPropagator } from '../propagator.js';
+import type { FrontierTracker } from '../processor/frontier-tracker.js';
+import type { EctPropagator } from '../propagation/propagator.js';
+import type { EctStats } from '../stats.js';
 import type { EctWritableSpan } from '../span-types.js';
 import { guard } from '../stats.js';
 
 /** The parts of the bridge the HTTP hooks need. */
 export interface HookDeps {
-  processor: EctSpanProcessor;
+  /** The span processor's frontiers (`EctSpanProcessor.frontiers`). */
+  frontiers: Pick<FrontierTracker, 'issueNow' | 'addToFrontier'>;
   propagator: EctPropagator;
+  stats: EctStats;
 }
 
 type WriteHead = ServerResponse['writeHead'];
@@ -24,9 +27,9 @@ type WriteHead = ServerResponse['writeHead'];
 export function tagServerResponse(deps: HookDeps, span: Span, response: ServerResponse): void {
   const original = response.writeHead as WriteHead;
   const tagged = function writeHead(this: ServerResponse, ...args: Parameters<WriteHead>) {
-    guard(deps.processor.stats, () => {
+    guard(deps.stats, () => {
       if (this.headersSent) return;
-      const token = deps.processor.issueNow(span as unknown as EctWritableSpan, { http_status: args[0] });
+      const token = deps.frontiers.issueNow(span as unknown as EctWritableSpan, { http_status: args[0] });
       if (token === undefined) return;
       const compact = token.compact();
       const headers = args.find((a) => typeof a === 'object' && a !== null);
@@ -37,7 +40,7 @@ export function tagServerResponse(deps: HookDeps, span: Span, response: ServerRe
       } else {
         this.setHeader(EXECUTION_CONTEXT_HEADER, compact);
       }
-      deps.processor.stats.add('responses.tagged');
+      deps.stats.add('responses.tagged');
     });
     return original.apply(this, args);
   };
@@ -52,9 +55,9 @@ export function tagServerResponse(deps: HookDeps, span: Span, response: ServerRe
  */
 export function readResponseToken(deps: HookDeps, span: Span, values: string | string[] | undefined): void {
   if (values === undefined) return;
-  guard(deps.processor.stats, () => {
+  guard(deps.stats, () => {
     const { tokens, failures, covers } = deps.propagator.verifyValues(values);
-    deps.processor.addToFrontier(span, tokens, covers);
+    deps.frontiers.addToFrontier(span, tokens, covers);
     for (const failure of failures)
       span.addEvent(EVENT.responseVerificationFailed, {
         [ATTR.errorCode]: failure.code,

@@ -112,7 +112,9 @@ describe('EctSpanProcessor: causal frontiers (design.md §2)', () => {
       spanProcessors: [
         processor,
         new SimpleSpanProcessor({
-          exporter: new (await import('../../../src/otel/index.js')).EctSpanExporter(memory, processor),
+          exporter: new (await import('../../../src/otel/index.js')).EctSpanExporter(memory, processor.tokens, {
+            stats: processor.stats,
+          }),
         }),
       ],
     });
@@ -310,8 +312,8 @@ describe('EctSpanProcessor: never throws into the application', () => {
     const byAct = (act: string) => claims.find((c) => c.exec_act === act)!;
     expect(byAct('first-root').pred).toEqual([byAct('first-child').jti]);
     expect(byAct('second-root').pred).toEqual([byAct('second-child').jti]);
-    expect(otel.bridge.processor.tokenOf(first)?.jti).toBe(byAct('first-root').jti);
-    expect(otel.bridge.processor.tokenOf(second)?.jti).toBe(byAct('second-root').jti);
+    expect(otel.bridge.processor.tokens.tokenFor(first.spanContext())?.jti).toBe(byAct('first-root').jti);
+    expect(otel.bridge.processor.tokens.tokenFor(second.spanContext())?.jti).toBe(byAct('second-root').jti);
   });
 
   it('a span exported after its token left the recent tokens is counted, not silently untagged', async () => {
@@ -365,7 +367,7 @@ describe('EctSpanProcessor: tokens issued early (response head)', () => {
     otel.tracer.startActiveSpan('root', (root) => {
       otel.tracer.startActiveSpan('server', (server) => {
         otel.tracer.startSpan('before-response').end();
-        otel.bridge.processor.issueNow(server as never, { http_status: 200 });
+        otel.bridge.frontiers.issueNow(server as never, { http_status: 200 });
         otel.tracer.startSpan('after-response').end();
         server.end();
       });

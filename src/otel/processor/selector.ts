@@ -1,6 +1,6 @@
 import { SpanKind } from '@opentelemetry/api';
-import { GEN_AI_OPERATION } from '../base/conventions.js';
-import type { EctReadableSpan } from './span-types.js';
+import { GEN_AI_OPERATION } from '../../base/conventions.js';
+import type { EctReadableSpan } from '../span-types.js';
 
 /** Decides which spans get a token; the others pass their frontier through. */
 export type SpanSelector = (span: EctReadableSpan) => boolean;

@@ -6,30 +6,33 @@ import {
   type TextMapPropagator,
   type TextMapSetter,
 } from '@opentelemetry/api';
-import { EctError, EctReplayError, isEctError } from '../base/errors.js';
-import { MemoryReplayCache, type ReplayStore } from '../token/replay.js';
-import type { VerifiedEct } from '../token/claims.js';
-import { checkTimes } from '../token/check-claims.js';
-import { BoundedMap } from '../base/bounded-map.js';
-import { EXECUTION_CONTEXT_HEADER } from '../base/conventions.js';
-import { formatExecutionContext, parseExecutionContext } from '../token/header.js';
-import type { EctVerifier } from '../token/verify.js';
-import { boundSpanContext } from './binding.js';
+import { EctError, EctReplayError, isEctError } from '../../base/errors.js';
+import { MemoryReplayCache, type ReplayStore } from '../../token/replay.js';
+import type { VerifiedEct } from '../../token/claims.js';
+import { checkTimes } from '../../token/check-claims.js';
+import { BoundedMap } from '../../base/bounded-map.js';
+import { EXECUTION_CONTEXT_HEADER } from '../../base/conventions.js';
+import { formatExecutionContext, parseExecutionContext } from '../../token/header.js';
+import type { EctVerifier } from '../../token/verify.js';
+import { boundSpanContext } from '../processor/binding.js';
 import { INCOMING_FAILURES, INCOMING_TOKENS } from './context-keys.js';
-import type { EctSpanProcessor } from './processor.js';
-import { type EctStats, guard } from './stats.js';
-import { remoteToken, type TokenRef } from './token-ref.js';
+import type { SpanLike } from '../processor/live-spans.js';
+import { remoteToken, type TokenRef } from '../processor/token-ref.js';
+import { EctStats, guard } from '../stats.js';
 
-/** What the receiving side does with tokens that fail verification. */
-export type EctMode = 'record' | 'enforce';
+/** Where `inject` finds the tokens a request must carry: the processor's `frontiers`. */
+export interface InjectionSource {
+  tokensToInject(span: SpanLike): TokenRef[];
+}
 
 /** Options of {@link EctPropagator}. */
 export interface EctPropagatorOptions {
-  processor: EctSpanProcessor;
+  /** The span processor's frontiers (`EctSpanProcessor.frontiers`). */
+  frontiers: InjectionSource;
   /** Verifies incoming tokens (with a replay cache, and this service's audience). */
   verifier: EctVerifier;
-  /** `record` (default): failures become span events; `enforce`: the HTTP guard answers 403. */
-  mode?: EctMode;
+  /** Where failures are counted; share the processor's. Default a new one. */
+  stats?: EctStats;
   /**
    * Seen tokens, to refuse replays. A predecessor token legitimately travels on every request its
    * holder fans out, so a replay is the same token presented again *by the same calling span*
@@ -48,11 +51,10 @@ export interface EctPropagatorOptions {
  * `CompositePropagator` beside W3C trace context and baggage.
  *
  * @example
- * const propagator = new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator(), new EctPropagator({ processor, verifier })] });
+ * const propagator = new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator(), new EctPropagator({ frontiers: processor.frontiers, verifier })] });
  */
 export class EctPropagator implements TextMapPropagator {
-  readonly mode: EctMode;
-  readonly #processor: EctSpanProcessor;
+  readonly #frontiers: InjectionSource;
   readonly #verifier: EctVerifier;
   readonly #stats: EctStats;
   readonly #replay: ReplayStore;
@@ -61,11 +63,10 @@ export class EctPropagator implements TextMapPropagator {
   readonly #verified = new BoundedMap<string, VerifiedEct>(4096);
 
   constructor(options: EctPropagatorOptions) {
-    this.#processor = options.processor;
+    this.#frontiers = options.frontiers;
     this.#verifier = options.verifier;
     this.#replay = options.replay ?? new MemoryReplayCache();
-    this.mode = options.mode ?? 'record';
-    this.#stats = options.processor.stats;
+    this.#stats = options.stats ?? new EctStats();
   }
 
   inject(context: Context, carrier: unknown, setter: TextMapSetter): void {
@@ -74,7 +75,7 @@ export class EctPropagator implements TextMapPropagator {
     guard(this.#stats, () => {
       const span = trace.getSpan(context);
       if (span === undefined) return;
-      const tokens = this.#processor.tokensToInject(span);
+      const tokens = this.#frontiers.tokensToInject(span);
       if (tokens.length === 0) return;
       setter.set(carrier, EXECUTION_CONTEXT_HEADER, formatExecutionContext(tokens.map((t) => t.compact())));
     });

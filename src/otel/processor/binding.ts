@@ -1,7 +1,7 @@
 import { SpanStatusCode, TraceFlags, type SpanContext } from '@opentelemetry/api';
-import { SPAN_BINDING_KEY, SPAN_KIND_NAMES, SPAN_STATUS_NAMES } from '../base/conventions.js';
-import type { EctClaims, JsonObject } from '../token/claims.js';
-import type { EctReadableSpan } from './span-types.js';
+import { SPAN_BINDING_KEY, SPAN_KIND_NAMES, SPAN_STATUS_NAMES } from '../../base/conventions.js';
+import type { EctClaims, JsonObject } from '../../token/claims.js';
+import type { EctReadableSpan } from '../span-types.js';
 
 /** What a token records of its span, under {@link SPAN_BINDING_KEY}. */
 export interface SpanBinding {

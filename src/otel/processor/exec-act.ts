@@ -1,6 +1,6 @@
 import type { Attributes } from '@opentelemetry/api';
 
-import { ATTR, GEN_AI_OPERATION } from '../base/conventions.js';
+import { ATTR, GEN_AI_OPERATION } from '../../base/conventions.js';
 
 const GEN_AI_TARGET: Record<string, readonly string[]> = {
   execute_tool: ['gen_ai.tool.name'],

@@ -1,7 +1,7 @@
 import type { SpanContext } from '@opentelemetry/api';
-import { PendingEct, type EctSigner } from '../token/sign.js';
-import type { EctClaims, VerifiedEct } from '../token/claims.js';
-import type { EctReadableSpan } from './span-types.js';
+import { PendingEct, type EctSigner } from '../../token/sign.js';
+import type { EctClaims, VerifiedEct } from '../../token/claims.js';
+import type { EctReadableSpan } from '../span-types.js';
 
 /**
  * A token as a frontier holds it: issued here (signed on demand) or received verified from a peer.
@@ -19,7 +19,7 @@ export interface TokenRef {
 const NO_PRED: readonly string[] = Object.freeze([]);
 
 /** Builds the claims of a span's token from the ended span, when the token is first signed. */
-export type SpanClaimsBuilder = (
+export type BuildSpanClaims = (
   span: EctReadableSpan,
   jti: string,
   pred: readonly string[],
@@ -39,9 +39,10 @@ export class LocalToken extends PendingEct implements TokenRef {
   readonly iat: number;
   readonly wid: string | undefined;
   readonly spanContext: SpanContext | undefined;
-  #build: SpanClaimsBuilder | undefined;
+  #build: BuildSpanClaims | undefined;
   #span: EctReadableSpan | undefined;
-  #pred: readonly string[] = NO_PRED;
+  /** The predecessors this token names (fixed when it is issued). */
+  pred: readonly string[] = NO_PRED;
 
   private constructor(
     signer: EctSigner,
@@ -59,7 +60,9 @@ export class LocalToken extends PendingEct implements TokenRef {
 
   /** A token whose claims are fixed now; `spanContext` is the span it describes, if any. */
   static ofClaims(signer: EctSigner, claims: EctClaims, spanContext: SpanContext | undefined): LocalToken {
-    return new LocalToken(signer, claims.jti, claims.iat, claims.wid, spanContext, claims);
+    const token = new LocalToken(signer, claims.jti, claims.iat, claims.wid, spanContext, claims);
+    token.pred = claims.pred;
+    return token;
   }
 
   /** A span's token, its claims built by `build` from the (by then ended) span on first demand. */
@@ -70,12 +73,12 @@ export class LocalToken extends PendingEct implements TokenRef {
     pred: readonly string[],
     iat: number,
     wid: string,
-    build: SpanClaimsBuilder,
+    build: BuildSpanClaims,
   ): LocalToken {
     const token = new LocalToken(signer, jti, iat, wid, span.spanContext());
     token.#build = build;
     token.#span = span;
-    token.#pred = pred;
+    token.pred = pred;
     return token;
   }
 
@@ -90,7 +93,7 @@ export class LocalToken extends PendingEct implements TokenRef {
     if (build === undefined || span === undefined || this.wid === undefined) return super.buildClaims();
     this.#build = undefined;
     this.#span = undefined;
-    return build(span, this.jti, this.#pred, this.iat, this.wid);
+    return build(span, this.jti, this.pred, this.iat, this.wid);
   }
 }
 

@@ -1,6 +1,6 @@
 import { createContextKey, type Context } from '@opentelemetry/api';
-import type { EctError } from '../base/errors.js';
-import type { TokenRef } from './token-ref.js';
+import type { EctError } from '../../base/errors.js';
+import type { TokenRef } from '../processor/token-ref.js';
 
 /** Verified tokens extracted from an incoming message: the server span's remote start predecessors. */
 export const INCOMING_TOKENS = createContextKey('otel-ect incoming tokens');

@@ -7,3 +7,11 @@ export {
   type TokenSource,
 } from './read-tokens.js';
 export { spanMismatches } from './span-check.js';
+export {
+  auditTokenFiles,
+  auditTokens,
+  type ExportAudit,
+  type ExportAuditOptions,
+  type RefusedIncoming,
+  type TokenFailure,
+} from './verify-export.js';

@@ -13,3 +13,4 @@ export { nodesOnCycles } from './cycles.js';
 export { validateDag } from './validate-set.js';
 export { checkDagRules, type TokenDagResult } from './validate-token.js';
 export { MemoryDagStore } from './memory-store.js';
+export { topologicalOrder } from './order.js';

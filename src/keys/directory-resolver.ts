@@ -1,5 +1,5 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { readJwkSetFolder } from './files.js';
 import { JwksResolver } from './jwks-resolver.js';
 import type { KeyResolver, VerificationKey } from './types.js';
 
@@ -35,21 +35,15 @@ export class DirectoryJwksResolver implements KeyResolver {
     return this.#keys.resolveSync(kid);
   }
 
-  /** Reloads every JWK Set in the directory now. */
+  /** Reloads every JWK Set in the directory now; unreadable files are skipped. */
   rescan(): void {
     this.#scannedMtime = this.#mtime();
     const keys = new JwksResolver(this.#extra);
-    let files: string[] = [];
     try {
-      files = readdirSync(this.dir).filter((f) => f.endsWith('.json'));
+      const found = readJwkSetFolder(this.dir, () => {});
+      for (const kid of found.kids) keys.add(found.resolveSync(kid)!);
     } catch {
       // A missing directory is an empty key set until someone writes to it.
-    }
-    for (const file of files) {
-      try {
-        const set = JwksResolver.fromJwks(JSON.parse(readFileSync(join(this.dir, file), 'utf8')));
-        for (const kid of set.kids) keys.add(set.resolveSync(kid)!);
-      } catch {}
     }
     this.#keys = keys;
     this.#scannedAt = Date.now();

@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EctKeyError } from '../base/errors.js';
 import {
@@ -101,11 +102,38 @@ export async function loadVerificationKeysFrom(path: string): Promise<JwksResolv
       cause,
     });
   }
-  if (!isDir) return loadVerificationKeys(path);
+  return isDir ? readJwkSetFolder(path) : loadVerificationKeys(path);
+}
+
+/**
+ * Reads every `*.json` file of a folder (in name order) as a JWK Set or a single JWK and returns
+ * all their keys: the layout where services on one machine publish their development keys. A file
+ * that cannot be read or parsed throws an {@link EctKeyError} naming it, unless `onBadFile` is
+ * given, which is then told and the file skipped (so one bad file does not hide the others).
+ *
+ * @example const keys = readJwkSetFolder('.ect/jwks', (file, error) => console.warn(file, error));
+ */
+export function readJwkSetFolder(dir: string, onBadFile?: (file: string, error: unknown) => void): JwksResolver {
   const all = new JwksResolver();
-  for (const file of (await readdir(path)).filter((f) => f.endsWith('.json')).sort()) {
-    const set = await loadVerificationKeys(join(path, file));
-    for (const kid of set.kids) all.add(set.resolveSync(kid)!);
+  const files = readdirSync(dir)
+    .filter((file) => file.endsWith('.json'))
+    .sort();
+  for (const file of files) {
+    const path = join(dir, file);
+    try {
+      const set = parseVerificationKeys(readFileSync(path, 'utf8'));
+      for (const kid of set.kids) all.add(set.resolveSync(kid)!);
+    } catch (error) {
+      if (onBadFile === undefined) {
+        throw new EctKeyError(
+          `cannot use key file ${path}: ${error instanceof Error ? error.message : String(error)}`,
+          {
+            cause: error,
+          },
+        );
+      }
+      onBadFile(path, error);
+    }
   }
   return all;
 }

@@ -20,6 +20,7 @@ export {
   loadSigningKey,
   loadVerificationKeys,
   loadVerificationKeysFrom,
+  readJwkSetFolder,
   saveKeyFiles,
   PRIVATE_KEY_FILE,
   JWKS_FILE,

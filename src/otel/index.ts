@@ -16,7 +16,6 @@ export {
   type EctMode,
 } from './config.js';
 export { CountingLogExporter, type LogRecordExporterLike } from './export/counting-log-exporter.js';
-export { OtlpJsonFileLogExporter, OtlpJsonFileSpanExporter } from './export/otlp-json-file.js';
 export { EctSpanExporter, type EctSpanExporterOptions, type SpanExporterLike } from './export/span-exporter.js';
 export {
   type EctLogger,

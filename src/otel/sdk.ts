@@ -14,6 +14,10 @@ import { CountingLogExporter } from './export/counting-log-exporter.js';
 import { OtlpJsonFileLogExporter, OtlpJsonFileSpanExporter } from './export/otlp-json-file.js';
 import { installEnforcement } from './http/enforcement.js';
 
+// The OTLP JSON file exporters need @opentelemetry/otlp-transformer, an optional peer: exported
+// here, with the rest of the SDK wiring, so `otel-ect/otel` does not load it.
+export { OtlpJsonFileLogExporter, OtlpJsonFileSpanExporter } from './export/otlp-json-file.js';
+
 /** A started SDK with the bridge in it. */
 export interface EctNodeSdk {
   sdk: NodeSDK;

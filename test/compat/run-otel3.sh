@@ -41,5 +41,12 @@ cp -r "$root/test/integration/fixtures" "$root/test/integration/transport.test.t
 cp "$root/tsconfig.json" "$root/vitest.config.ts" "$work/"
 
 cd "$work"
+# The structural SDK interfaces must match this line's real ones: type-check the shapes test here
+# (the main repository's TypeScript; this workspace's @opentelemetry packages).
+cat > tsconfig.shapes.json <<'JSON'
+{ "extends": "./tsconfig.json", "compilerOptions": { "rootDir": ".", "noEmit": true }, "include": ["test/unit/otel/sdk-shapes.test.ts"] }
+JSON
+"$node22" "$root/node_modules/typescript/bin/tsc" -p tsconfig.shapes.json
+echo "compat: structural SDK interfaces match the SDK 3.x line"
 echo "compat: $("$node22" --version), @opentelemetry/api $(node -p 'require("./node_modules/@opentelemetry/api/package.json").version'), sdk-trace $(node -p 'require("./node_modules/@opentelemetry/sdk-trace/package.json").version'), sdk-node $(node -p 'require("./node_modules/@opentelemetry/sdk-node/package.json").version')"
 PATH="$(dirname "$node22"):$PATH" "$node22" node_modules/vitest/vitest.mjs run test/unit/otel test/integration/transport.test.ts

@@ -1,23 +1,9 @@
 import { Command } from 'commander';
-import { validateDag } from '../../dag/validate-set.js';
-import type { DagNode, DagReport } from '../../dag/types.js';
-import { readTokenFiles, type TokenSource } from '../../audit/read-tokens.js';
-import { spanMismatches } from '../../audit/span-check.js';
+import { readTokenFiles } from '../../audit/read-tokens.js';
+import { auditTokens, type ExportAudit } from '../../audit/verify-export.js';
 import { loadVerificationKeysFrom } from '../../keys/files.js';
-import { readClaims } from '../../token/check-claims.js';
-import { decodeUnverified } from '../../token/decode.js';
-import { isEctError } from '../../base/errors.js';
-import { EctVerifier } from '../../token/verify.js';
 import { asUsage, EXIT, readInputFile, UsageError, type CliIo } from '../io.js';
 import { renderDagText } from '../render-dag.js';
-
-interface TokenFailure {
-  file: string;
-  line: number;
-  jti?: string;
-  code: string;
-  message: string;
-}
 
 /** `ect dag …` */
 export function dagCommand(io: CliIo, setExit: (code: number) => void): Command {
@@ -45,110 +31,46 @@ export function dagCommand(io: CliIo, setExit: (code: number) => void): Command 
           : error;
       });
       const jwks = options.jwks;
-      const verifier =
-        jwks === undefined
-          ? undefined
-          : new EctVerifier({ keys: await asUsage(() => loadVerificationKeysFrom(jwks)), audit: true });
-      const nodes: DagNode[] = [];
-      const failures: TokenFailure[] = [];
-      for (const { token, source, spans } of found) {
-        try {
-          const claims =
-            verifier === undefined
-              ? readClaims(decodeUnverified(token).payload).claims
-              : verifier.verifySync(token).claims;
-          nodes.push(claims);
-          // Each span that carried the token must be the span the token describes.
-          for (const span of spans) {
-            const mismatches = spanMismatches(claims, span);
-            if (mismatches.length > 0) {
-              failures.push({
-                ...where(span.source),
-                jti: claims.jti,
-                code: 'ECT_SPAN_MISMATCH',
-                message: `span ${span.name} (${span.spanId}): ${mismatches.join('; ')}`,
-              });
-            }
-          }
-        } catch (error) {
-          if (!isEctError(error)) throw error;
-          failures.push({ ...where(source), ...jtiOf(token), code: error.code, message: error.message });
-        }
-      }
-      const report = validateDag(nodes);
-      // A service that refused incoming tokens (record mode) recorded no edge to them: the DAG is
-      // then incomplete even though no pred dangles.
-      const refused = found
-        .flatMap(({ spans }) => spans.filter((s) => s.rejectedIncoming > 0))
-        .map((s) => ({ ...where(s.source), span: s.name, spanId: s.spanId, refused: s.rejectedIncoming }));
-      const verdict =
-        failures.length > 0 || report.verdict === 'invalid'
-          ? 'invalid'
-          : report.verdict === 'partial' || refused.length > 0
-            ? 'partial'
-            : 'valid';
-      const total = found.length;
-      setExit(verdict === 'valid' ? EXIT.ok : verdict === 'partial' ? EXIT.partial : EXIT.invalid);
+      const keys = jwks === undefined ? undefined : await asUsage(() => loadVerificationKeysFrom(jwks));
+      const audit = auditTokens(found, keys === undefined ? {} : { keys });
+      setExit(audit.verdict === 'valid' ? EXIT.ok : audit.verdict === 'partial' ? EXIT.partial : EXIT.invalid);
       if (options.json) {
-        const { violations, missing, edges } = report;
-        const out = {
-          verdict,
-          signaturesChecked: verifier !== undefined,
-          tokens: total,
-          edges,
-          failures,
-          violations,
-          missing,
-          refused,
-        };
-        io.stdout(`${JSON.stringify(out)}\n`);
+        const { verdict, signaturesChecked, tokens, failures, refused } = audit;
+        const { violations, missing, edges } = audit.dag;
+        io.stdout(
+          `${JSON.stringify({ verdict, signaturesChecked, tokens, edges, failures, violations, missing, refused })}\n`,
+        );
         return;
       }
-      io.stdout(summary(verdict, total, nodes.length, failures, report, verifier !== undefined));
-      for (const r of refused)
+      io.stdout(summary(audit));
+      for (const r of audit.refused) {
         io.stdout(
           `  PARTIAL span ${r.span} (${r.spanId}) at ${r.file}:${r.line} refused ${r.refused} incoming token(s): those edges were not recorded\n`,
         );
-      if (!options.quiet && nodes.length > 0) io.stdout(`\nDAG (causal order):\n${renderDagText(nodes)}\n`);
+      }
+      if (!options.quiet && audit.nodes.length > 0) io.stdout(`\nDAG (causal order):\n${renderDagText(audit.nodes)}\n`);
     });
   return dag;
 }
 
-function where(source: TokenSource): { file: string; line: number } {
-  return { file: source.file, line: source.line };
-}
-
-function jtiOf(token: string): { jti?: string } {
-  try {
-    const jti = decodeUnverified(token).payload.jti;
-    return typeof jti === 'string' ? { jti } : {};
-  } catch {
-    return {};
-  }
-}
-
-function summary(
-  verdict: string,
-  total: number,
-  verified: number,
-  failures: TokenFailure[],
-  report: DagReport,
-  signaturesChecked: boolean,
-): string {
-  const out = [`verdict: ${verdict.toUpperCase()} (${total} tokens, ${report.edges} edges)`];
+function summary(audit: ExportAudit): string {
+  const { verdict, tokens, nodes, failures, dag, signaturesChecked } = audit;
+  const out = [`verdict: ${verdict.toUpperCase()} (${tokens} tokens, ${dag.edges} edges)`];
   out.push(
     signaturesChecked
-      ? `tokens: ${verified}/${total} verified (audit mode); spans checked against their tokens`
+      ? `tokens: ${nodes.length}/${tokens} verified (audit mode); spans checked against their tokens`
       : 'tokens: signatures NOT checked (no --jwks); claims decoded only',
   );
-  for (const f of failures)
+  for (const f of failures) {
     out.push(
       `  FAIL token at ${f.file}:${f.line}${f.jti === undefined ? '' : ` (jti ${f.jti})`}: ${f.code}: ${f.message}`,
     );
-  for (const v of report.violations)
+  }
+  for (const v of dag.violations) {
     out.push(`  FAIL rule ${v.code}: token ${v.jti}${v.pred === undefined ? '' : ` ← ${v.pred}`}: ${v.message}`);
-  for (const m of report.missing) out.push(`  PARTIAL token ${m.jti}: predecessor ${m.pred} is not in the set`);
-  if (report.violations.length === 0 && report.missing.length === 0) {
+  }
+  for (const m of dag.missing) out.push(`  PARTIAL token ${m.jti}: predecessor ${m.pred} is not in the set`);
+  if (dag.violations.length === 0 && dag.missing.length === 0) {
     out.push('rules: uniqueness, predecessors, temporal order, acyclicity, workflow, trust domain: all hold');
   }
   return `${out.join('\n')}\n`;

@@ -26,7 +26,6 @@ export type EctErrorCode =
   | 'ECT_EXT_TOO_LARGE'
   | 'ECT_EXT_TOO_DEEP'
   | 'ECT_PRED_TOO_MANY'
-  | 'ECT_PRED_UNKNOWN'
   | 'ECT_DAG_DUPLICATE_JTI'
   | 'ECT_DAG_TEMPORAL'
   | 'ECT_DAG_CYCLE'

@@ -17,6 +17,11 @@ export interface SignerOptions {
  * processor creates these on the request path and signs them later, in batches, or at once when
  * a header needs the compact form. A subclass may leave the claims out and build them on first
  * demand instead ({@link PendingEct.buildClaims}), from data that no longer changes.
+ *
+ * @example
+ * const pending = new PendingEct(signer, claims.jti, claims);
+ * queue.push(pending); // … later, off the request path:
+ * const token = pending.compact();
  */
 export class PendingEct {
   readonly jti: string;
@@ -24,7 +29,7 @@ export class PendingEct {
   #claims: Readonly<EctClaims> | undefined;
   #compact: string | undefined;
 
-  /** @internal use {@link EctSigner.prepare}, or a subclass that builds its claims lazily. */
+  /** `claims` fixes the claims now; a subclass that builds them lazily leaves them out. */
   constructor(signer: EctSigner, jti: string, claims?: EctClaims) {
     this.#signer = signer;
     this.jti = jti;
@@ -116,11 +121,6 @@ export class EctSigner {
     const buffer = Buffer.allocUnsafe(size);
     buffer.write(`${this.#headerB64}.`, 0, 'latin1');
     return buffer;
-  }
-
-  /** Fixes `claims` now; the returned token signs on first {@link PendingEct.compact}. */
-  prepare(claims: EctClaims): PendingEct {
-    return new PendingEct(this, claims.jti, claims);
   }
 
   #payloadJson(c: Readonly<EctClaims>): string {

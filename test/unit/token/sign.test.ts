@@ -2,7 +2,7 @@
 import { createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { generateSigningKey } from '../../../src/keys/index.js';
-import { EctError, EctSigner, isUuid, LIMITS, newClaims } from '../../../src/token/index.js';
+import { EctError, EctSigner, isUuid, LIMITS, newClaims, PendingEct } from '../../../src/token/index.js';
 import {
   AUD,
   decodePart,
@@ -104,7 +104,7 @@ describe('PendingEct', () => {
 
   it('fixes the claims at once and signs on first demand, once', async () => {
     const claims = validClaims();
-    const pending = issuer.signer.prepare(claims);
+    const pending = new PendingEct(issuer.signer, claims.jti, claims);
     expect(pending.signed).toBe(false);
     expect(pending.jti).toBe(claims.jti);
     expect(Object.isFrozen(pending.claims)).toBe(true);
@@ -117,7 +117,9 @@ describe('PendingEct', () => {
 
   it('surfaces a signing failure from compact()', () => {
     const { publicKey } = generateKeyPairSync('ed25519');
-    const pending = new EctSigner({ ...generateSigningKey('EdDSA'), privateKey: publicKey }).prepare(validClaims());
+    const signer = new EctSigner({ ...generateSigningKey('EdDSA'), privateKey: publicKey });
+    const claims = validClaims();
+    const pending = new PendingEct(signer, claims.jti, claims);
     expect(() => pending.compact()).toThrow(expect.objectContaining({ code: 'ECT_SIGNING_FAILED' }));
     expect(pending.signed).toBe(false);
   });

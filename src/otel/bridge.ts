@@ -8,6 +8,7 @@ import { publicJwkOf, verificationKeyOf } from '../keys/jwk.js';
 import { RemoteJwksResolver } from '../keys/remote.js';
 import type { KeyResolver, SigningKey, VerificationKey } from '../keys/types.js';
 import type { DraftVersion } from '../base/algorithms.js';
+import { CryptoPool, defaultCryptoThreads } from '../token/crypto-pool.js';
 import { EctSigner } from '../token/sign.js';
 import { EctVerifier } from '../token/verify.js';
 import { type EctEnvConfig, type EctMode, fileSafe } from './config.js';
@@ -46,6 +47,12 @@ export interface EctBridgeOptions {
   maxLiveSpans?: number;
   /** See {@link EctSpanProcessorOptions.maxKnownTokens}. */
   maxKnownTokens?: number;
+  /**
+   * Signatures run at once off the event loop (libuv's threadpool, see {@link CryptoPool}) for the
+   * tokens signed after the request (batches, export); 0 signs them in the event loop. Default
+   * {@link defaultCryptoThreads}.
+   */
+  cryptoThreads?: number;
 }
 
 /** The assembled parts, for a `NodeSDK` or a hand-built provider. */
@@ -92,8 +99,10 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
   const stats = new EctStats();
   const trustDomain = options.trustDomain ?? 'example.org';
   const audience = options.audience ?? [`spiffe://${trustDomain}`];
+  const pool = new CryptoPool(options.cryptoThreads ?? defaultCryptoThreads());
   const pipeline = new TokenPipeline({
     stats,
+    pool,
     ...(options.loggerProvider ? { loggerProvider: options.loggerProvider } : {}),
     sinks: options.tokenSinks ?? [],
   });
@@ -125,7 +134,7 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
     processor,
     signingKey: options.signingKey,
     wrapExporter: (exporter, exporterOptions) =>
-      new EctSpanExporter(exporter, processor.tokens, { stats, ...exporterOptions }),
+      new EctSpanExporter(exporter, processor.tokens, { stats, pool, ...exporterOptions }),
     httpInstrumentationConfig: (base) => {
       const next = (base as { responseHook?: unknown } | undefined)?.responseHook as Parameters<
         typeof httpResponseHook
@@ -187,6 +196,7 @@ export async function createEctBridgeFromConfig(
     issuer: config.issuer ?? defaultIssuer(config.trustDomain, config.serviceName),
     ...(config.audience === undefined ? {} : { audience: config.audience }),
     ...(config.ttlSeconds === undefined ? {} : { ttlSeconds: config.ttlSeconds }),
+    ...(config.cryptoThreads === undefined ? {} : { cryptoThreads: config.cryptoThreads }),
     // The span exporter looks tokens up when the batch processor exports: keep every span's token
     // until then, however long its queue is configured.
     maxKnownTokens: Math.max(8192, 4 * (config.batchSpanProcessor.maxQueueSize ?? 2048)),

@@ -28,6 +28,7 @@ export class PendingEct {
   readonly #signer: EctSigner;
   #claims: Readonly<EctClaims> | undefined;
   #compact: string | undefined;
+  #signing: Promise<string> | undefined;
 
   /** `claims` fixes the claims now; a subclass that builds them lazily leaves them out. */
   constructor(signer: EctSigner, jti: string, claims?: EctClaims) {
@@ -58,6 +59,29 @@ export class PendingEct {
   compact(): string {
     this.#compact ??= this.#signer.sign(this.claims);
     return this.#compact;
+  }
+
+  /**
+   * The compact JWS, signed off the calling thread ({@link EctSigner.signAsync}) if it was not yet,
+   * started when `schedule` runs the task (a pool bounds how many run at once); one signing at a
+   * time per token. If {@link PendingEct.compact} signs synchronously meanwhile (a header needed it
+   * at once), that signature is the one kept.
+   *
+   * @example const token = await pending.compactAsync((sign) => pool.run(sign));
+   */
+  compactAsync(schedule: (sign: () => Promise<string>) => Promise<string> = (sign) => sign()): Promise<string> {
+    if (this.#compact !== undefined) return Promise.resolve(this.#compact);
+    this.#signing ??= schedule(() => this.#signer.signAsync(this.claims)).then(
+      (compact) => {
+        this.#compact ??= compact;
+        return this.#compact;
+      },
+      (error: unknown) => {
+        this.#signing = undefined;
+        throw error;
+      },
+    );
+    return this.#signing;
   }
 
   /** Builds the claims of a token prepared without them; called once, on first demand. */
@@ -115,6 +139,32 @@ export class EctSigner {
       throw new EctError('ECT_SIGNING_FAILED', `signing with key ${this.key.kid} failed`, { cause, status: 500 });
     }
     return `${this.#headerB64}.${payloadB64}.${signature.toString('base64url')}`;
+  }
+
+  /**
+   * Signs `claims` on libuv's threadpool (`crypto.sign` with a callback) and resolves to the
+   * compact token: the same bytes as {@link EctSigner.sign} up to the (randomised) ECDSA signature,
+   * with no public-key cryptography on the calling thread. The input is a fresh buffer per call,
+   * since the reused one may change before the pool reads it. Rejects with `ECT_SIGNING_FAILED`.
+   *
+   * @example const token = await signer.signAsync(claims);
+   */
+  signAsync(claims: Readonly<EctClaims>): Promise<string> {
+    const payloadB64 = Buffer.from(this.#payloadJson(claims), 'utf8').toString('base64url');
+    const input = Buffer.from(`${this.#headerB64}.${payloadB64}`, 'latin1');
+    const failed = (cause: unknown) =>
+      new EctError('ECT_SIGNING_FAILED', `signing with key ${this.key.kid} failed`, { cause, status: 500 });
+    return new Promise((resolve, reject) => {
+      try {
+        // Node checks the key before handing the job to the pool: a wrong key throws here.
+        cryptoSign(this.#digest, input, this.#signOptions, (cause, signature) => {
+          if (cause !== null) reject(failed(cause));
+          else resolve(`${this.#headerB64}.${payloadB64}.${signature.toString('base64url')}`);
+        });
+      } catch (cause) {
+        reject(failed(cause));
+      }
+    });
   }
 
   #inputBuffer(size: number): Buffer {

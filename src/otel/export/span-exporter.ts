@@ -2,6 +2,7 @@ import type { ExportResult } from '@opentelemetry/core';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { Attributes } from '@opentelemetry/api';
 import { ATTR, GEN_AI_CONTENT_KEYS } from '../../base/conventions.js';
+import { CryptoPool } from '../../token/crypto-pool.js';
 import type { TokenLookup } from '../processor/token-registry.js';
 import type { EctReadableSpan } from '../span-types.js';
 import { EctStats } from '../stats.js';
@@ -19,6 +20,8 @@ export interface EctSpanExporterOptions {
   dropHashedContent?: boolean;
   /** Where failures are counted; share the processor's. Default a new one. */
   stats?: EctStats;
+  /** Where tokens not yet signed at export are signed. Default in the exporting thread. */
+  pool?: CryptoPool;
 }
 
 // Spans tagged per turn of the event loop: at most ~32 signatures (~0.7 ms) between yields.
@@ -34,6 +37,7 @@ const SLICE = 32;
 export class EctSpanExporter<S extends EctReadableSpan> implements SpanExporterLike<S> {
   readonly #inner: SpanExporterLike<S>;
   readonly #tokens: TokenLookup;
+  readonly #pool: CryptoPool;
   readonly #stats: EctStats;
   readonly #dropContent: boolean;
 
@@ -41,6 +45,7 @@ export class EctSpanExporter<S extends EctReadableSpan> implements SpanExporterL
     this.#inner = inner;
     this.#tokens = tokens;
     this.#stats = options.stats ?? new EctStats();
+    this.#pool = options.pool ?? new CryptoPool(0);
     this.#dropContent = options.dropHashedContent ?? false;
   }
 
@@ -49,11 +54,24 @@ export class EctSpanExporter<S extends EctReadableSpan> implements SpanExporterL
     // on the application's request path. Signing the batch's unsigned tokens there would stall that
     // request (512 × ~20 µs), so tagging starts on a later turn and yields between slices.
     const tagged: S[] = new Array<S>(spans.length);
+    // Tokens still unsigned (the pipeline had not reached them) are signed in the crypto pool.
+    const signing: Promise<void>[] = [];
     let next = 0;
     const step = () => {
       try {
         const end = Math.min(spans.length, next + SLICE);
-        for (; next < end; next++) tagged[next] = this.#withToken(spans[next]!);
+        for (; next < end; next++) {
+          const span = this.#withToken(spans[next]!, next);
+          if (span instanceof Promise) {
+            signing.push(
+              span.then((done) => {
+                tagged[done.index] = done.span;
+              }),
+            );
+          } else {
+            tagged[next] = span;
+          }
+        }
         if (next < spans.length) {
           setImmediate(step);
           return;
@@ -62,7 +80,8 @@ export class EctSpanExporter<S extends EctReadableSpan> implements SpanExporterL
         this.#stats.fail('hooks.failed', error);
         for (; next < spans.length; next++) tagged[next] = spans[next]!;
       }
-      this.#exportTagged(spans.length, tagged, resultCallback);
+      if (signing.length === 0) this.#exportTagged(spans.length, tagged, resultCallback);
+      else void Promise.all(signing).then(() => this.#exportTagged(spans.length, tagged, resultCallback));
     };
     setImmediate(step);
   }
@@ -92,7 +111,7 @@ export class EctSpanExporter<S extends EctReadableSpan> implements SpanExporterL
     return this.#inner.forceFlush?.() ?? Promise.resolve();
   }
 
-  #withToken(span: S): S {
+  #withToken(span: S, index = 0): S | Promise<{ index: number; span: S }> {
     const token = this.#tokens.tokenFor(span.spanContext());
     if (token === undefined) {
       // The span had a token (`ect.pred` is written with it) that is no longer held: the exporter
@@ -104,6 +123,15 @@ export class EctSpanExporter<S extends EctReadableSpan> implements SpanExporterL
         );
       return span;
     }
+    if (!token.signed && this.#pool.threads > 0) {
+      return this.#pool.sign(token).then(
+        (compact) => ({ index, span: this.#tagged(span, compact) }),
+        (error: unknown) => {
+          this.#stats.fail('tokens.sign_failed', error);
+          return { index, span };
+        },
+      );
+    }
     let compact: string;
     try {
       compact = token.compact();
@@ -111,6 +139,10 @@ export class EctSpanExporter<S extends EctReadableSpan> implements SpanExporterL
       this.#stats.fail('tokens.sign_failed', error);
       return span;
     }
+    return this.#tagged(span, compact);
+  }
+
+  #tagged(span: S, compact: string): S {
     const attributes: Attributes = { ...span.attributes, [ATTR.token]: compact };
     if (this.#dropContent) for (const key of GEN_AI_CONTENT_KEYS) delete attributes[key];
     // A view of the ended span with one more attribute; every other member reads through.

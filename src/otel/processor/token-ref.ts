@@ -1,4 +1,5 @@
 import type { SpanContext } from '@opentelemetry/api';
+import type { Signable } from '../../token/crypto-pool.js';
 import { PendingEct, type EctSigner } from '../../token/sign.js';
 import type { EctClaims, VerifiedEct } from '../../token/claims.js';
 import type { EctReadableSpan } from '../span-types.js';
@@ -7,7 +8,7 @@ import type { EctReadableSpan } from '../span-types.js';
  * A token as a frontier holds it: issued here (signed on demand) or received verified from a peer.
  * `spanContext` is the span the token describes, when known, for span links.
  */
-export interface TokenRef {
+export interface TokenRef extends Signable {
   readonly jti: string;
   readonly iat: number;
   readonly wid: string | undefined;
@@ -108,6 +109,8 @@ export function remoteToken(verified: VerifiedEct, spanContext: SpanContext | un
     iat: verified.claims.iat,
     wid: verified.claims.wid,
     spanContext,
+    signed: true,
     compact: () => verified.token,
+    compactAsync: () => Promise.resolve(verified.token),
   };
 }

@@ -48,9 +48,8 @@ export interface EctBridgeOptions {
   /** See {@link EctSpanProcessorOptions.maxKnownTokens}. */
   maxKnownTokens?: number;
   /**
-   * Signatures run at once off the event loop (libuv's threadpool, see {@link CryptoPool}) for the
-   * tokens signed after the request (batches, export); 0 signs them in the event loop. Default
-   * {@link defaultCryptoThreads}.
+   * Worker threads that sign the tokens signed after the request (batches, export; see
+   * {@link CryptoPool}); 0 signs them in the event loop. Default {@link defaultCryptoThreads}.
    */
   cryptoThreads?: number;
 }
@@ -99,7 +98,10 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
   const stats = new EctStats();
   const trustDomain = options.trustDomain ?? 'example.org';
   const audience = options.audience ?? [`spiffe://${trustDomain}`];
-  const pool = new CryptoPool(options.cryptoThreads ?? defaultCryptoThreads());
+  const pool = new CryptoPool({
+    threads: options.cryptoThreads ?? defaultCryptoThreads(),
+    onFallback: (error, signatures) => stats.fail('crypto.fallbacks', error, signatures),
+  });
   const pipeline = new TokenPipeline({
     stats,
     pool,

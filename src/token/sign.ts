@@ -62,16 +62,15 @@ export class PendingEct {
   }
 
   /**
-   * The compact JWS, signed off the calling thread ({@link EctSigner.signAsync}) if it was not yet,
-   * started when `schedule` runs the task (a pool bounds how many run at once); one signing at a
-   * time per token. If {@link PendingEct.compact} signs synchronously meanwhile (a header needed it
-   * at once), that signature is the one kept.
+   * The compact JWS, signed by `sign` (a pool off the calling thread) if it was not yet; one
+   * signing at a time per token. If {@link PendingEct.compact} signs synchronously meanwhile (a
+   * header needed it at once), that signature is the one kept.
    *
-   * @example const token = await pending.compactAsync((sign) => pool.run(sign));
+   * @example const token = await pending.compactAsync((signer, claims) => pool.signClaims(signer, claims));
    */
-  compactAsync(schedule: (sign: () => Promise<string>) => Promise<string> = (sign) => sign()): Promise<string> {
+  compactAsync(sign: (signer: EctSigner, claims: Readonly<EctClaims>) => Promise<string>): Promise<string> {
     if (this.#compact !== undefined) return Promise.resolve(this.#compact);
-    this.#signing ??= schedule(() => this.#signer.signAsync(this.claims)).then(
+    this.#signing ??= sign(this.#signer, this.claims).then(
       (compact) => {
         this.#compact ??= compact;
         return this.#compact;
@@ -142,29 +141,18 @@ export class EctSigner {
   }
 
   /**
-   * Signs `claims` on libuv's threadpool (`crypto.sign` with a callback) and resolves to the
-   * compact token: the same bytes as {@link EctSigner.sign} up to the (randomised) ECDSA signature,
-   * with no public-key cryptography on the calling thread. The input is a fresh buffer per call,
-   * since the reused one may change before the pool reads it. Rejects with `ECT_SIGNING_FAILED`.
+   * What a signature covers for `claims`: `BASE64URL(header) '.' BASE64URL(payload)`, for signing
+   * elsewhere (a worker of the crypto pool); the token is this, a dot, and the signature.
    *
-   * @example const token = await signer.signAsync(claims);
+   * @example const token = `${signer.signingInput(claims)}.${signatureFromWorker}`;
    */
-  signAsync(claims: Readonly<EctClaims>): Promise<string> {
-    const payloadB64 = Buffer.from(this.#payloadJson(claims), 'utf8').toString('base64url');
-    const input = Buffer.from(`${this.#headerB64}.${payloadB64}`, 'latin1');
-    const failed = (cause: unknown) =>
-      new EctError('ECT_SIGNING_FAILED', `signing with key ${this.key.kid} failed`, { cause, status: 500 });
-    return new Promise((resolve, reject) => {
-      try {
-        // Node checks the key before handing the job to the pool: a wrong key throws here.
-        cryptoSign(this.#digest, input, this.#signOptions, (cause, signature) => {
-          if (cause !== null) reject(failed(cause));
-          else resolve(`${this.#headerB64}.${payloadB64}.${signature.toString('base64url')}`);
-        });
-      } catch (cause) {
-        reject(failed(cause));
-      }
-    });
+  signingInput(claims: Readonly<EctClaims>): string {
+    return `${this.#headerB64}.${Buffer.from(this.#payloadJson(claims), 'utf8').toString('base64url')}`;
+  }
+
+  /** The `node:crypto` digest of this signer's algorithm (`null` for Ed25519). */
+  get digest(): string | null {
+    return this.#digest;
   }
 
   #inputBuffer(size: number): Buffer {

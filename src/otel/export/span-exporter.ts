@@ -45,7 +45,7 @@ export class EctSpanExporter<S extends EctReadableSpan> implements SpanExporterL
     this.#inner = inner;
     this.#tokens = tokens;
     this.#stats = options.stats ?? new EctStats();
-    this.#pool = options.pool ?? new CryptoPool(0);
+    this.#pool = options.pool ?? new CryptoPool({ threads: 0 });
     this.#dropContent = options.dropHashedContent ?? false;
   }
 

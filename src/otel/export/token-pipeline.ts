@@ -63,8 +63,8 @@ export interface TokenPipelineOptions {
   /** Tokens waiting at most; beyond, new ones are dropped and counted. Default 65,536. */
   maxQueueSize?: number;
   /**
-   * Where tokens are signed: off the event loop in a pool's threads, or (`new CryptoPool(0)`, the
-   * default) in this thread.
+   * Where tokens are signed: off the event loop in a pool's worker threads, or (`threads: 0`, the
+   * default) in this thread. The pipeline closes it when it shuts down.
    */
   pool?: CryptoPool;
   /** Tokens signed per batch (each ~20–40 µs of CPU for ES256). Default 64. */
@@ -104,7 +104,7 @@ export class TokenPipeline implements TokenSink {
     this.#maxBatch = options.maxBatchSize ?? 64;
     this.#delay = options.scheduledDelayMs ?? 100;
     this.stats = options.stats ?? new EctStats();
-    this.#pool = options.pool ?? new CryptoPool(0);
+    this.#pool = options.pool ?? new CryptoPool({ threads: 0 });
   }
 
   /** Tokens waiting to be signed. */
@@ -147,6 +147,7 @@ export class TokenPipeline implements TokenSink {
   async shutdown(): Promise<void> {
     await this.forceFlush();
     this.#stopped = true;
+    await this.#pool.close();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
   }
 

@@ -1,18 +1,14 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { compactVerify } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { generateSigningKey } from '../../../src/keys/index.js';
-import {
-  CryptoPool,
-  type DraftVersion,
-  type EctAlgorithm,
-  EctSigner,
-  PendingEct,
-  type Signable,
-} from '../../../src/token/index.js';
+import { CryptoPool, type DraftVersion, type EctAlgorithm, EctSigner, PendingEct } from '../../../src/token/index.js';
 import { decodePart, expectAcceptedBoth, makeIssuer, validClaims, verifyOptions } from '../../helpers/ect.js';
 
-describe('EctSigner.signAsync and CryptoPool', () => {
+describe('CryptoPool: batched worker threads', () => {
+  const pool2 = new CryptoPool({ threads: 2 });
+  afterAll(() => pool2.close());
+
   it.each([
     ['ES256', '01'],
     ['ES384', '01'],
@@ -24,7 +20,7 @@ describe('EctSigner.signAsync and CryptoPool', () => {
       const issuer = makeIssuer(alg, { draft });
       const claims = validClaims();
       const inThread = issuer.signer.sign(claims);
-      const pooled = await new CryptoPool(2).sign(new PendingEct(issuer.signer, claims.jti, claims));
+      const pooled = await pool2.sign(new PendingEct(issuer.signer, claims.jti, claims));
       expect(pooled.split('.').slice(0, 2)).toEqual(inThread.split('.').slice(0, 2));
       expect(decodePart(pooled, 1)).toEqual(decodePart(inThread, 1));
       await compactVerify(pooled, issuer.verificationKey.publicKey, { algorithms: [alg] });
@@ -36,7 +32,7 @@ describe('EctSigner.signAsync and CryptoPool', () => {
 
   it('signs each pending token once, however often it is asked, and keeps a signature made meanwhile in the thread', async () => {
     const issuer = makeIssuer('ES256');
-    const pool = new CryptoPool(1);
+    const pool = new CryptoPool({ threads: 1 });
     const claims = validClaims();
     const pending = new PendingEct(issuer.signer, claims.jti, claims);
     const [a, b] = await Promise.all([pool.sign(pending), pool.sign(pending)]);
@@ -49,47 +45,52 @@ describe('EctSigner.signAsync and CryptoPool', () => {
     expect(await inFlight).toBe(now);
   });
 
-  it('runs at most `threads` operations at once, in the order asked', async () => {
-    const pool = new CryptoPool(2);
-    let running = 0;
-    let most = 0;
-    const started: number[] = [];
-    const task = (i: number) => async () => {
-      started.push(i);
-      running++;
-      most = Math.max(most, running);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      running--;
-      return i;
-    };
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => pool.run(task(i))));
-    expect(results).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    expect(started).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    expect(most).toBe(2);
-    expect(pool.queued).toBe(0);
+  it('signs many distinct tokens in batches, each resolved with its own token, in any order asked', async () => {
+    const issuer = makeIssuer('ES256');
+    const pool = new CryptoPool({ threads: 2, maxBatch: 16 });
+    const all = Array.from({ length: 100 }, (_, i) => validClaims({ exec_act: `task-${i}` }));
+    const tokens = await Promise.all(all.map((claims) => pool.sign(new PendingEct(issuer.signer, claims.jti, claims))));
+    for (const [i, token] of tokens.entries()) {
+      expect((await expectAcceptedBoth(verifyOptions(issuer.resolver), token)).claims).toEqual(all[i]);
+    }
+    await pool.close();
   });
 
-  it('falls back to the calling thread when the pool fails: no token is lost', async () => {
+  it('a worker killed mid-batch loses no token: its batch is signed in the calling thread and counted', async () => {
     const issuer = makeIssuer('ES256');
+    const fallbacks: number[] = [];
+    const pool = new CryptoPool({
+      threads: 1,
+      maxBatch: 8,
+      workerModule: new URL('./fixtures/dying-sign-worker.mjs', import.meta.url),
+      onFallback: (_error, signatures) => fallbacks.push(signatures),
+    });
+    const all = Array.from({ length: 40 }, (_, i) => validClaims({ exec_act: `task-${i}` }));
+    const tokens = await Promise.all(all.map((claims) => pool.sign(new PendingEct(issuer.signer, claims.jti, claims))));
+    expect(tokens).toHaveLength(40);
+    for (const [i, token] of tokens.entries()) {
+      expect((await expectAcceptedBoth(verifyOptions(issuer.resolver), token)).claims).toEqual(all[i]);
+    }
+    expect(fallbacks.length).toBeGreaterThan(0);
+    for (const count of fallbacks) expect(count).toBe(8);
+    await pool.close();
+  });
+
+  it('signs in the calling thread once closed', async () => {
+    const issuer = makeIssuer('ES256');
+    const pool = new CryptoPool({ threads: 1 });
+    await pool.close();
     const claims = validClaims();
     const pending = new PendingEct(issuer.signer, claims.jti, claims);
-    const brokenPool: Signable = {
-      get signed() {
-        return pending.signed;
-      },
-      compact: () => pending.compact(),
-      compactAsync: () => Promise.reject(new Error('worker died mid-batch')),
-    };
-    const token = await new CryptoPool(2).sign(brokenPool);
-    await expectAcceptedBoth(verifyOptions(issuer.resolver), token);
+    void pool.sign(pending);
+    expect(pending.signed).toBe(true);
   });
 
-  it('rejects with ECT_SIGNING_FAILED when the key cannot sign, in the pool and in the thread', async () => {
+  it('rejects with ECT_SIGNING_FAILED when the key cannot sign, in a worker nor in the thread', async () => {
     const { publicKey } = generateKeyPairSync('ed25519');
     const signer = new EctSigner({ ...generateSigningKey('EdDSA'), privateKey: publicKey });
     const claims = validClaims();
-    await expect(signer.signAsync(claims)).rejects.toMatchObject({ code: 'ECT_SIGNING_FAILED' });
-    await expect(new CryptoPool(1).sign(new PendingEct(signer, claims.jti, claims))).rejects.toMatchObject({
+    await expect(pool2.sign(new PendingEct(signer, claims.jti, claims))).rejects.toMatchObject({
       code: 'ECT_SIGNING_FAILED',
     });
   });
@@ -98,7 +99,7 @@ describe('EctSigner.signAsync and CryptoPool', () => {
     const issuer = makeIssuer('ES256');
     const claims = validClaims();
     const pending = new PendingEct(issuer.signer, claims.jti, claims);
-    void new CryptoPool(0).sign(pending);
+    void new CryptoPool({ threads: 0 }).sign(pending);
     expect(pending.signed).toBe(true);
   });
 });

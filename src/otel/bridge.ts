@@ -14,7 +14,12 @@ import { EctVerifier } from '../token/verify.js';
 import { type EctEnvConfig, type EctMode, fileSafe } from './config.js';
 import { EctSpanExporter, type EctSpanExporterOptions, type SpanExporterLike } from './export/span-exporter.js';
 import { TokenPipeline, type EctLoggerProvider, type SignedToken } from './export/token-pipeline.js';
-import { httpResponseHook, undiciResponseHook, type HookDeps } from './http/response-hooks.js';
+import {
+  type HookDeps,
+  httpResponseHook,
+  type ResponseTokenPolicy,
+  undiciResponseHook,
+} from './http/response-hooks.js';
 import { defaultIssuer } from './processor/span-claims.js';
 import { EctSpanProcessor, type EctSpanProcessorOptions } from './processor/span-processor.js';
 import { parseSelector, type SpanSelector } from './processor/selector.js';
@@ -52,6 +57,8 @@ export interface EctBridgeOptions {
    * {@link CryptoPool}); 0 signs them in the event loop. Default {@link defaultCryptoThreads}.
    */
   cryptoThreads?: number;
+  /** Which responses carry the server span's token (see {@link ResponseTokenPolicy}). Default `sign`. */
+  responseToken?: ResponseTokenPolicy;
 }
 
 /** The assembled parts, for a `NodeSDK` or a hand-built provider. */
@@ -127,7 +134,12 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
     audience: options.issuer === undefined ? audience : [...audience, options.issuer],
   });
   const propagator = new EctPropagator({ frontiers: processor.frontiers, verifier, stats });
-  const deps: HookDeps = { frontiers: processor.frontiers, propagator, stats };
+  const deps: HookDeps = {
+    frontiers: processor.frontiers,
+    propagator,
+    stats,
+    responseToken: options.responseToken ?? 'sign',
+  };
   return {
     ...deps,
     mode: options.mode ?? 'record',
@@ -199,6 +211,7 @@ export async function createEctBridgeFromConfig(
     ...(config.audience === undefined ? {} : { audience: config.audience }),
     ...(config.ttlSeconds === undefined ? {} : { ttlSeconds: config.ttlSeconds }),
     ...(config.cryptoThreads === undefined ? {} : { cryptoThreads: config.cryptoThreads }),
+    responseToken: config.responseToken,
     // The span exporter looks tokens up when the batch processor exports: keep every span's token
     // until then, however long its queue is configured.
     maxKnownTokens: Math.max(8192, 4 * (config.batchSpanProcessor.maxQueueSize ?? 2048)),

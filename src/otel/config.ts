@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import { getBooleanFromEnv, getNumberFromEnv, getStringFromEnv, getStringListFromEnv } from '@opentelemetry/core';
 import type { DraftVersion } from '../base/algorithms.js';
 import { type OtlpProtocol, parseOtlpProtocol } from './export/otlp-exporters.js';
+import type { ResponseTokenPolicy } from './http/response-hooks.js';
 
 /** What the receiving side does with tokens that fail verification: record them, or refuse the request. */
 export type EctMode = 'record' | 'enforce';
@@ -24,6 +25,8 @@ export interface EctEnvConfig {
   draft: DraftVersion;
   selector: string | undefined;
   ttlSeconds: number | undefined;
+  /** `ECT_RESPONSE_TOKEN`: which responses carry the server span's token (`sign`, `traced`, `off`). */
+  responseToken: ResponseTokenPolicy;
   /** `ECT_CRYPTO_THREADS`: signatures run off the event loop at once; 0 = in the event loop. Default from the cores. */
   cryptoThreads: number | undefined;
   /** Leave GenAI content attributes, already hashed into the tokens, out of exported spans. */
@@ -94,6 +97,7 @@ export function configFromEnv(): EctEnvConfig {
     selector: getStringFromEnv('ECT_SELECTOR'),
     ttlSeconds: ttl,
     cryptoThreads: wholeNumberFromEnv('ECT_CRYPTO_THREADS'),
+    responseToken: oneOf('ECT_RESPONSE_TOKEN', ['sign', 'traced', 'off'], 'sign'),
     dropGenAiContent: getBooleanFromEnv('ECT_DROP_GENAI_CONTENT'),
     fileExportDir: fileExportDir === undefined ? undefined : resolve(fileExportDir),
     tracesExporter: (getStringFromEnv('OTEL_TRACES_EXPORTER') ?? 'otlp').toLowerCase(),
@@ -112,6 +116,14 @@ export function configFromEnv(): EctEnvConfig {
  */
 export function fileSafe(name: string): string {
   return name.replace(/[^A-Za-z0-9_.-]/g, '_');
+}
+
+function oneOf<T extends string>(name: string, values: readonly T[], fallback: T): T {
+  const text = getStringFromEnv(name)?.toLowerCase() ?? fallback;
+  const value = values.find((v) => v === text);
+  if (value === undefined)
+    throw new EctConfigError(`${name} must be ${values.join(', ')}, not ${JSON.stringify(text)}`);
+  return value;
 }
 
 function wholeNumberFromEnv(name: string): number | undefined {

@@ -29,9 +29,11 @@ export { installEnforcement } from './http/enforcement.js';
 export {
   type HookDeps,
   httpResponseHook,
+  type ResponseTokenPolicy,
   readResponseToken,
   tagServerResponse,
   undiciResponseHook,
+  wantsResponseToken,
 } from './http/response-hooks.js';
 export { boundSpanContext, type SpanBinding, spanBinding, traceIdToUuid } from './processor/binding.js';
 export { deriveExecAct } from './processor/exec-act.js';

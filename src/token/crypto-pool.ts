@@ -1,3 +1,4 @@
+import { verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { Piscina } from 'piscina';
 import { EctError } from '../base/errors.js';
@@ -11,16 +12,24 @@ export interface Signable {
   compactAsync(sign: (signer: EctSigner, claims: Readonly<EctClaims>) => Promise<string>): Promise<string>;
 }
 
+/** A signature to check: the key, its digest, the signed bytes (`header.payload`) and the signature. */
+export interface SignatureCheck {
+  key: KeyObject;
+  digest: string | null;
+  signingInput: string;
+  signatureB64: string;
+}
+
 /** Options of {@link CryptoPool}. */
 export interface CryptoPoolOptions {
-  /** Worker threads; 0 signs in the calling thread, synchronously. Default {@link defaultCryptoThreads}. */
+  /** Worker threads; 0 works in the calling thread, synchronously. Default {@link defaultCryptoThreads}. */
   threads?: number;
-  /** Signatures sent to a worker in one message at most. Default 64. */
+  /** Operations sent to a worker in one message at most. Default 64. */
   maxBatch?: number;
-  /** Told when a batch could not be signed in a worker and was signed in the calling thread instead. */
-  onFallback?: (error: unknown, signatures: number) => void;
+  /** Told when a batch could not be run in a worker and was run in the calling thread instead. */
+  onFallback?: (error: unknown, operations: number) => void;
   /**
-   * The worker module: its default export signs a batch as `src/token/sign-worker.mjs` does.
+   * The worker module: its default export runs a batch as `src/token/crypto-worker.mjs` does.
    * Default that module; tests give one that dies mid-batch.
    */
   workerModule?: URL;
@@ -35,7 +44,7 @@ export function defaultCryptoThreads(): number {
   return Math.max(1, availableParallelism() - 1);
 }
 
-interface Job {
+interface SignJob {
   readonly signer: EctSigner;
   readonly claims: Readonly<EctClaims>;
   readonly input: string;
@@ -43,13 +52,17 @@ interface Job {
   reject(error: unknown): void;
 }
 
+interface VerifyJob {
+  readonly check: SignatureCheck;
+  resolve(valid: boolean): void;
+}
+
 /**
- * Signs tokens off the event loop, in `worker_threads` run by `piscina`. The event loop only
- * serialises each token's payload; signatures travel to the workers in batches (one message per
- * up to `maxBatch` tokens of one key, the key passed as a `KeyObject`), so the message cost is
- * shared. A batch a worker fails to sign (a worker that died, a closed pool) is signed in the
- * calling thread and reported to `onFallback`: no token is lost. `threads: 0` signs in the
- * calling thread.
+ * Signs and verifies off the event loop, in `worker_threads` run by `piscina`. The event loop only
+ * serialises payloads; operations travel to the workers in batches (one message per up to
+ * `maxBatch` operations with one key, the key passed as a `KeyObject`), so the message cost is
+ * shared. A batch a worker fails to run (a worker that died, a closed pool) is run in the calling
+ * thread and reported to `onFallback`: no token is lost. `threads: 0` works in the calling thread.
  *
  * Why not libuv's threadpool (`crypto.sign` with a callback): measured here (2 cores,
  * test/bench/crypto-pool.bench.mjs) one threadpool job per signature cost 1.54× the process CPU of
@@ -65,9 +78,10 @@ export class CryptoPool {
   /** Worker threads; 0 = in the calling thread. */
   readonly threads: number;
   readonly #maxBatch: number;
-  readonly #onFallback: (error: unknown, signatures: number) => void;
+  readonly #onFallback: (error: unknown, operations: number) => void;
   readonly #workerModule: URL;
-  readonly #waiting = new Map<EctSigner, Job[]>();
+  readonly #signing = new Map<EctSigner, SignJob[]>();
+  readonly #verifying = new Map<KeyObject, VerifyJob[]>();
   #piscina: Promise<Piscina> | undefined;
   #flushScheduled = false;
   #closed = false;
@@ -80,7 +94,12 @@ export class CryptoPool {
     this.threads = threads;
     this.#maxBatch = options.maxBatch ?? 64;
     this.#onFallback = options.onFallback ?? (() => {});
-    this.#workerModule = options.workerModule ?? new URL('./sign-worker.mjs', import.meta.url);
+    this.#workerModule = options.workerModule ?? new URL('./crypto-worker.mjs', import.meta.url);
+  }
+
+  /** True when operations run in worker threads (not closed, threads > 0). */
+  get offThread(): boolean {
+    return this.threads > 0 && !this.#closed;
   }
 
   /**
@@ -88,17 +107,35 @@ export class CryptoPool {
    * Rejects with `ECT_SIGNING_FAILED` only when the calling thread cannot sign it either.
    */
   sign(token: Signable): Promise<string> {
-    if (token.signed || this.threads === 0 || this.#closed) {
+    if (token.signed || !this.offThread) {
       try {
         return Promise.resolve(token.compact());
       } catch (error) {
         return Promise.reject(error);
       }
     }
-    return token.compactAsync((signer, claims) => this.#enqueue(signer, claims));
+    return token.compactAsync((signer, claims) => this.#enqueueSign(signer, claims));
   }
 
-  /** Signs what is queued, then stops the workers; later signatures are made in the calling thread. */
+  /**
+   * Whether a signature verifies, checked in a worker (or now, with no threads or a closed pool).
+   * Never rejects: a signature that cannot be checked does not verify.
+   */
+  verifySignature(check: SignatureCheck): Promise<boolean> {
+    if (!this.offThread) return Promise.resolve(verifySignatureNow(check));
+    return new Promise<boolean>((resolve) => {
+      const jobs = this.#jobsFor(this.#verifying, check.key);
+      jobs.push({ check, resolve });
+      if (jobs.length >= this.#maxBatch) {
+        this.#verifying.delete(check.key);
+        void this.#dispatchVerify(jobs);
+      } else {
+        this.#scheduleFlush();
+      }
+    });
+  }
+
+  /** Runs what is queued, then stops the workers; later operations run in the calling thread. */
   async close(): Promise<void> {
     this.#flush();
     this.#closed = true;
@@ -107,49 +144,88 @@ export class CryptoPool {
     if (piscina !== undefined) await (await piscina).close();
   }
 
-  #enqueue(signer: EctSigner, claims: Readonly<EctClaims>): Promise<string> {
+  #enqueueSign(signer: EctSigner, claims: Readonly<EctClaims>): Promise<string> {
     return new Promise<string>((resolve, reject) => {
-      const input = signer.signingInput(claims);
-      let jobs = this.#waiting.get(signer);
-      if (jobs === undefined) {
-        jobs = [];
-        this.#waiting.set(signer, jobs);
-      }
-      jobs.push({ signer, claims, input, resolve, reject });
+      const jobs = this.#jobsFor(this.#signing, signer);
+      jobs.push({ signer, claims, input: signer.signingInput(claims), resolve, reject });
       if (jobs.length >= this.#maxBatch) {
-        this.#waiting.delete(signer);
-        void this.#dispatch(signer, jobs);
-      } else if (!this.#flushScheduled) {
-        // Tokens asked for in the same turn (a batch of the pipeline, a slice of an export) go together.
-        this.#flushScheduled = true;
-        queueMicrotask(() => this.#flush());
+        this.#signing.delete(signer);
+        void this.#dispatchSign(jobs);
+      } else {
+        this.#scheduleFlush();
       }
     });
   }
 
-  #flush(): void {
-    this.#flushScheduled = false;
-    for (const [signer, jobs] of this.#waiting) void this.#dispatch(signer, jobs);
-    this.#waiting.clear();
+  #jobsFor<K, J>(queues: Map<K, J[]>, key: K): J[] {
+    let jobs = queues.get(key);
+    if (jobs === undefined) {
+      jobs = [];
+      queues.set(key, jobs);
+    }
+    return jobs;
   }
 
-  async #dispatch(signer: EctSigner, jobs: readonly Job[]): Promise<void> {
+  // Operations asked for in the same turn (a batch of the pipeline, a slice of an export, the
+  // tokens of one request) go to the workers together.
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    for (const jobs of this.#signing.values()) void this.#dispatchSign(jobs);
+    for (const jobs of this.#verifying.values()) void this.#dispatchVerify(jobs);
+    this.#signing.clear();
+    this.#verifying.clear();
+  }
+
+  async #dispatchSign(jobs: readonly SignJob[]): Promise<void> {
+    const { signer } = jobs[0]!;
     let signatures: string[];
     try {
-      const piscina = await this.#workers();
-      signatures = (await piscina.run({
+      signatures = await this.#run<string>(jobs.length, {
+        op: 'sign',
         key: signer.key.privateKey,
         digest: signer.digest,
         inputs: jobs.map((job) => job.input),
-      })) as string[];
-      if (signatures.length !== jobs.length)
-        throw new Error(`a worker returned ${signatures.length} of ${jobs.length} signatures`);
+      });
     } catch (error) {
       this.#onFallback(error, jobs.length);
       for (const job of jobs) signInThread(job);
       return;
     }
     for (let i = 0; i < jobs.length; i++) jobs[i]!.resolve(`${jobs[i]!.input}.${signatures[i]}`);
+  }
+
+  async #dispatchVerify(jobs: readonly VerifyJob[]): Promise<void> {
+    const { key, digest } = jobs[0]!.check;
+    let valid: boolean[];
+    try {
+      valid = await this.#run<boolean>(jobs.length, {
+        op: 'verify',
+        key,
+        digest,
+        inputs: jobs.map((job) => job.check.signingInput),
+        signatures: jobs.map((job) => job.check.signatureB64),
+      });
+    } catch (error) {
+      this.#onFallback(error, jobs.length);
+      for (const job of jobs) job.resolve(verifySignatureNow(job.check));
+      return;
+    }
+    for (let i = 0; i < jobs.length; i++) jobs[i]!.resolve(valid[i] === true);
+  }
+
+  async #run<R>(expected: number, batch: object): Promise<R[]> {
+    const piscina = await this.#workers();
+    const results = (await piscina.run(batch)) as R[];
+    if (!Array.isArray(results) || results.length !== expected) {
+      throw new Error(`a worker returned ${String(results?.length)} of ${expected} results`);
+    }
+    return results;
   }
 
   #workers(): Promise<Piscina> {
@@ -169,7 +245,7 @@ export class CryptoPool {
   }
 }
 
-function signInThread(job: Job): void {
+function signInThread(job: SignJob): void {
   try {
     job.resolve(job.signer.sign(job.claims));
   } catch (error) {
@@ -178,5 +254,23 @@ function signInThread(job: Job): void {
         ? error
         : new EctError('ECT_SIGNING_FAILED', 'signing failed', { cause: error, status: 500 }),
     );
+  }
+}
+
+/**
+ * Checks a signature now, in the calling thread; false when it does not verify or cannot be checked.
+ *
+ * @example if (!verifySignatureNow(check)) throw new EctSignatureError();
+ */
+export function verifySignatureNow(check: SignatureCheck): boolean {
+  try {
+    return cryptoVerify(
+      check.digest,
+      Buffer.from(check.signingInput, 'latin1'),
+      { key: check.key, dsaEncoding: 'ieee-p1363' },
+      Buffer.from(check.signatureB64, 'base64url'),
+    );
+  } catch {
+    return false;
   }
 }

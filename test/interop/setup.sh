@@ -14,6 +14,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache_root="${OTEL_ECT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/otel-ect}"
 mkdir -p "$cache_root"
 
+# A build interrupted half-way leaves no temporary directory behind.
+tmp=""
+trap 'if [ -n "$tmp" ]; then rm -rf "$tmp"; fi' EXIT
+
 hash_of() { cat "$@" | sha256sum | cut -c1-16; }
 log() { echo "interop setup: $*" >&2; }
 

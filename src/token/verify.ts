@@ -1,6 +1,6 @@
 import { compactVerify, errors as joseErrors } from 'jose';
 import type { VerificationKey } from '../keys/types.js';
-import { DIGEST, SIGNATURE_BYTES } from '../base/algorithms.js';
+import { DIGEST, SIGNATURE_BYTES, TYP_00 } from '../base/algorithms.js';
 import type { VerifiedEct } from './claims.js';
 import { checkClaims } from './check-claims.js';
 import { type CryptoPool, type SignatureCheck, verifySignatureNow } from './crypto-pool.js';
@@ -81,7 +81,7 @@ export class EctVerifier {
   }
 
   #finish(token: string, parsed: ParsedCompact, payload: Record<string, unknown>, key: VerificationKey): VerifiedEct {
-    const { claims, draft } = checkClaims(payload, key, this.options);
+    const { claims, draft } = checkClaims(payload, key, this.options, parsed.header.typ === TYP_00 ? '00' : '01');
     return { token, header: parsed.header, claims, draft };
   }
 }

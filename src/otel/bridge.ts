@@ -23,6 +23,7 @@ import {
 import { defaultIssuer } from './processor/span-claims.js';
 import { EctSpanProcessor, type EctSpanProcessorOptions } from './processor/span-processor.js';
 import { parseSelector, type SpanSelector } from './processor/selector.js';
+import { IncomingVerdicts } from './propagation/incoming-verdicts.js';
 import { EctPropagator } from './propagation/propagator.js';
 import type { EctReadableSpan } from './span-types.js';
 import { EctStats } from './stats.js';
@@ -109,15 +110,18 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
     threads: options.cryptoThreads ?? defaultCryptoThreads(),
     onFallback: (error, signatures) => stats.fail('crypto.fallbacks', error, signatures),
   });
+  const verdicts = new IncomingVerdicts(options.maxKnownTokens);
   const pipeline = new TokenPipeline({
     stats,
     pool,
+    verdicts,
     ...(options.loggerProvider ? { loggerProvider: options.loggerProvider } : {}),
     sinks: options.tokenSinks ?? [],
   });
   const signer = new EctSigner(options.signingKey, { draft: options.draft ?? '01' });
   const processor = new EctSpanProcessor({
     signer,
+    verdicts,
     sink: pipeline,
     trustDomain,
     audience,
@@ -133,7 +137,15 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
     keys,
     audience: options.issuer === undefined ? audience : [...audience, options.issuer],
   });
-  const propagator = new EctPropagator({ frontiers: processor.frontiers, verifier, stats });
+  const mode = options.mode ?? 'record';
+  const propagator = new EctPropagator({
+    frontiers: processor.frontiers,
+    verifier,
+    stats,
+    // Record mode lets a request through whatever its tokens' verdict: the signatures are checked
+    // in the pool, off the request path. Enforce mode checks them before the handler runs.
+    ...(mode === 'record' ? { deferVerification: pool } : {}),
+  });
   const deps: HookDeps = {
     frontiers: processor.frontiers,
     propagator,
@@ -142,13 +154,13 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
   };
   return {
     ...deps,
-    mode: options.mode ?? 'record',
+    mode,
     pipeline,
     verifier,
     processor,
     signingKey: options.signingKey,
     wrapExporter: (exporter, exporterOptions) =>
-      new EctSpanExporter(exporter, processor.tokens, { stats, pool, ...exporterOptions }),
+      new EctSpanExporter(exporter, processor.tokens, { stats, pool, verdicts, ...exporterOptions }),
     httpInstrumentationConfig: (base) => {
       const next = (base as { responseHook?: unknown } | undefined)?.responseHook as Parameters<
         typeof httpResponseHook

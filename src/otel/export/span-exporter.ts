@@ -1,9 +1,12 @@
 import type { ExportResult } from '@opentelemetry/core';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { Attributes } from '@opentelemetry/api';
-import { ATTR, GEN_AI_CONTENT_KEYS } from '../../base/conventions.js';
+import { ATTR, EVENT, GEN_AI_CONTENT_KEYS } from '../../base/conventions.js';
+import type { EctError } from '../../base/errors.js';
 import { CryptoPool } from '../../token/crypto-pool.js';
+import type { TokenRef } from '../processor/token-ref.js';
 import type { TokenLookup } from '../processor/token-registry.js';
+import type { VerdictLookup } from '../propagation/incoming-verdicts.js';
 import type { EctReadableSpan } from '../span-types.js';
 import { EctStats } from '../stats.js';
 
@@ -22,6 +25,8 @@ export interface EctSpanExporterOptions {
   stats?: EctStats;
   /** Where tokens not yet signed at export are signed. Default in the exporting thread. */
   pool?: CryptoPool;
+  /** Verdicts on incoming tokens that came after their span ended (`EctSpanProcessor.verdicts`). */
+  verdicts?: VerdictLookup;
 }
 
 // Spans tagged per turn of the event loop: at most ~32 signatures (~0.7 ms) between yields.
@@ -38,6 +43,7 @@ export class EctSpanExporter<S extends EctReadableSpan> implements SpanExporterL
   readonly #inner: SpanExporterLike<S>;
   readonly #tokens: TokenLookup;
   readonly #pool: CryptoPool;
+  readonly #verdicts: VerdictLookup | undefined;
   readonly #stats: EctStats;
   readonly #dropContent: boolean;
 
@@ -46,6 +52,7 @@ export class EctSpanExporter<S extends EctReadableSpan> implements SpanExporterL
     this.#tokens = tokens;
     this.#stats = options.stats ?? new EctStats();
     this.#pool = options.pool ?? new CryptoPool({ threads: 0 });
+    this.#verdicts = options.verdicts;
     this.#dropContent = options.dropHashedContent ?? false;
   }
 
@@ -112,43 +119,75 @@ export class EctSpanExporter<S extends EctReadableSpan> implements SpanExporterL
   }
 
   #withToken(span: S, index = 0): S | Promise<{ index: number; span: S }> {
-    const token = this.#tokens.tokenFor(span.spanContext());
+    const context = span.spanContext();
+    const late = this.#verdicts?.lateFailures(context);
+    const compact = this.#compactOf(span, this.#tokens.tokenFor(context));
+    if (compact instanceof Promise || late instanceof Promise) {
+      return Promise.all([compact, late]).then(([token, failures]) => ({
+        index,
+        span: this.#view(span, token, failures),
+      }));
+    }
+    return this.#view(span, compact, late);
+  }
+
+  /** The span's compact token: now, or from the pool when it is not signed yet; undefined if it has none. */
+  #compactOf(span: S, token: TokenRef | undefined): string | Promise<string | undefined> | undefined {
     if (token === undefined) {
       // The span had a token (`ect.pred` is written with it) that is no longer held: the exporter
       // lagged more than the processor's maxKnownTokens spans behind.
-      if (span.attributes[ATTR.pred] !== undefined)
+      if (span.attributes[ATTR.pred] !== undefined) {
         this.#stats.fail(
           'tokens.export_dropped',
           new Error('span exported after its token left the recent tokens (raise maxKnownTokens)'),
         );
-      return span;
+      }
+      return undefined;
     }
-    if (!token.signed && this.#pool.threads > 0) {
-      return this.#pool.sign(token).then(
-        (compact) => ({ index, span: this.#tagged(span, compact) }),
-        (error: unknown) => {
-          this.#stats.fail('tokens.sign_failed', error);
-          return { index, span };
-        },
-      );
+    if (!token.signed && this.#pool.offThread) {
+      return this.#pool.sign(token).catch((error: unknown) => {
+        this.#stats.fail('tokens.sign_failed', error);
+        return undefined;
+      });
     }
-    let compact: string;
     try {
-      compact = token.compact();
+      return token.compact();
     } catch (error) {
       this.#stats.fail('tokens.sign_failed', error);
-      return span;
+      return undefined;
     }
-    return this.#tagged(span, compact);
   }
 
-  #tagged(span: S, compact: string): S {
-    const attributes: Attributes = { ...span.attributes, [ATTR.token]: compact };
+  /**
+   * A view of the ended span with its token as `ect.token` and the verdict on its incoming tokens
+   * if it came after the span ended; every other member reads through.
+   */
+  #view(span: S, compact: string | undefined, failures: readonly EctError[] | undefined): S {
+    if (compact === undefined && failures === undefined && !this.#dropContent) return span;
+    const attributes: Attributes = { ...span.attributes };
+    if (compact !== undefined) attributes[ATTR.token] = compact;
     if (this.#dropContent) for (const key of GEN_AI_CONTENT_KEYS) delete attributes[key];
-    // A view of the ended span with one more attribute; every other member reads through.
+    let events: unknown;
+    if (failures !== undefined && failures.length > 0) {
+      attributes[ATTR.incomingRejected] = failures.length;
+      const time = span.endTime;
+      events = [
+        ...((span as { events?: unknown[] }).events ?? []),
+        ...failures.map((failure) => ({
+          name: EVENT.verificationFailed,
+          attributes: { [ATTR.errorCode]: failure.code, [ATTR.errorMessage]: failure.message },
+          time,
+          droppedAttributesCount: 0,
+        })),
+      ];
+    }
     return new Proxy(span, {
       get: (target, property, receiver) =>
-        property === 'attributes' ? attributes : Reflect.get(target, property, receiver),
+        property === 'attributes'
+          ? attributes
+          : property === 'events' && events !== undefined
+            ? events
+            : Reflect.get(target, property, receiver),
     });
   }
 }

@@ -4,6 +4,7 @@ import { ROOT_CONTEXT, trace, type Attributes, type Context } from '@opentelemet
 import type { IssuedToken, TokenSink } from '../processor/token-issuer.js';
 import { ATTR, INSTRUMENTATION_SCOPE, TOKEN_LOG_EVENT } from '../../base/conventions.js';
 import { CryptoPool } from '../../token/crypto-pool.js';
+import type { VerdictLookup } from '../propagation/incoming-verdicts.js';
 import { EctStats } from '../stats.js';
 
 /** The log record this pipeline emits (the shape of `LogRecord` in api-logs 0.2xx and api 1.10). */
@@ -28,6 +29,8 @@ export interface EctLoggerProvider {
 
 // SeverityNumber.INFO in both API lines.
 const SEVERITY_INFO = 9;
+/** How long a flush waits for verdicts on incoming tokens still being checked. */
+const VERDICT_WAIT_MS = 1000;
 
 /**
  * The global logger provider: `@opentelemetry/api` ≥ 1.10 carries the logs API itself; before
@@ -67,6 +70,12 @@ export interface TokenPipelineOptions {
    * default) in this thread. The pipeline closes it when it shuts down.
    */
   pool?: CryptoPool;
+  /**
+   * Verdicts on incoming tokens that came after their span ended (`EctSpanProcessor.verdicts`): a
+   * server span's token log record then carries `ect.incoming.rejected`. A batch and a flush wait
+   * for verdicts still pending; a shutdown does not.
+   */
+  verdicts?: VerdictLookup;
   /** Tokens signed per batch (each ~20–40 µs of CPU for ES256). Default 64. */
   maxBatchSize?: number;
   /** Delay before a batch is signed, ms. Default 100. */
@@ -93,6 +102,7 @@ export class TokenPipeline implements TokenSink {
   #timer: NodeJS.Timeout | undefined;
   #logger: EctLogger | undefined;
   readonly #pool: CryptoPool;
+  readonly #verdicts: VerdictLookup | undefined;
   /** The batch being signed in the pool, if any. */
   #inFlight: IssuedToken[] | undefined;
   #stopped = false;
@@ -105,6 +115,7 @@ export class TokenPipeline implements TokenSink {
     this.#delay = options.scheduledDelayMs ?? 100;
     this.stats = options.stats ?? new EctStats();
     this.#pool = options.pool ?? new CryptoPool({ threads: 0 });
+    this.#verdicts = options.verdicts;
   }
 
   /** Tokens waiting to be signed. */
@@ -125,10 +136,34 @@ export class TokenPipeline implements TokenSink {
   }
 
   /**
-   * Signs and emits everything pending now, in issue order, in this thread: the SDK may shut the
-   * log pipeline down as soon as a flush yields, so a flush does not wait for the pool.
+   * Signs and emits everything pending, in issue order, in this thread. Verdicts on incoming tokens
+   * still being checked are waited for (at most `VERDICT_WAIT_MS`) so the records carry them.
    */
-  forceFlush(): Promise<void> {
+  async forceFlush(): Promise<void> {
+    const pending = this.#pendingVerdicts([...(this.#inFlight ?? []), ...this.#queue]);
+    if (pending.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, VERDICT_WAIT_MS);
+      });
+      await Promise.race([Promise.all(pending), timeout]);
+      clearTimeout(timer);
+    }
+    this.#flushNow();
+  }
+
+  /**
+   * Flushes without waiting for anything: the SDK shuts the log pipeline down beside the span
+   * processors, and a record emitted after that yield would be dropped.
+   */
+  async shutdown(): Promise<void> {
+    this.#flushNow();
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    await this.#pool.close();
+  }
+
+  #flushNow(): void {
     const batch = this.#queue.splice(0);
     if (this.#inFlight !== undefined) batch.unshift(...this.#inFlight);
     this.#inFlight = undefined;
@@ -141,14 +176,17 @@ export class TokenPipeline implements TokenSink {
       }
     });
     this.#deliver(batch, signed);
-    return Promise.resolve();
   }
 
-  async shutdown(): Promise<void> {
-    await this.forceFlush();
-    this.#stopped = true;
-    await this.#pool.close();
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+  #pendingVerdicts(batch: readonly IssuedToken[]): Promise<unknown>[] {
+    const verdicts = this.#verdicts;
+    if (verdicts === undefined) return [];
+    const pending: Promise<unknown>[] = [];
+    for (const issued of batch) {
+      const late = issued.spanContext === undefined ? undefined : verdicts.lateFailures(issued.spanContext);
+      if (late instanceof Promise) pending.push(late);
+    }
+    return pending;
   }
 
   #schedule(): void {
@@ -178,6 +216,8 @@ export class TokenPipeline implements TokenSink {
         }),
       ),
     );
+    const pending = this.#pendingVerdicts(batch);
+    if (pending.length > 0) await Promise.all(pending);
     // A flush meanwhile delivered this batch itself.
     if (this.#inFlight !== batch) return;
     this.#inFlight = undefined;
@@ -203,6 +243,18 @@ export class TokenPipeline implements TokenSink {
     }
   }
 
+  #attributesOf(issued: IssuedToken): Attributes {
+    const { claims } = issued.pending;
+    const attributes: Attributes = {
+      [ATTR.jti]: claims.jti,
+      [ATTR.pred]: [...claims.pred],
+      [ATTR.execAct]: claims.exec_act,
+    };
+    const late = issued.spanContext === undefined ? undefined : this.#verdicts?.lateFailures(issued.spanContext);
+    if (Array.isArray(late) && late.length > 0) attributes[ATTR.incomingRejected] = late.length;
+    return attributes;
+  }
+
   #emit(issued: IssuedToken, compact: string): void {
     try {
       if (this.#logger === undefined) {
@@ -211,13 +263,12 @@ export class TokenPipeline implements TokenSink {
           throw new Error('no logger provider: install @opentelemetry/api-logs or pass loggerProvider');
         this.#logger = provider.getLogger(INSTRUMENTATION_SCOPE);
       }
-      const { claims } = issued.pending;
       this.#logger.emit({
         eventName: TOKEN_LOG_EVENT,
         severityNumber: SEVERITY_INFO,
         severityText: 'INFO',
         body: compact,
-        attributes: { [ATTR.jti]: claims.jti, [ATTR.pred]: [...claims.pred], [ATTR.execAct]: claims.exec_act },
+        attributes: this.#attributesOf(issued),
         context:
           issued.spanContext === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, issued.spanContext),
       });

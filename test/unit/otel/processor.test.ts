@@ -11,7 +11,7 @@ const tick = () => new Promise((resolve) => setTimeout(resolve, 1));
 let otel: OtelFixture;
 afterEach(async () => otel?.close());
 
-describe('EctSpanProcessor: causal frontiers (design.md §2)', () => {
+describe('EctSpanProcessor: causal frontiers (src/otel/DESIGN.md §2)', () => {
   it('sequential siblings: B names A; the parent names its last child', async () => {
     otel = createOtelFixture();
     otel.tracer.startActiveSpan('root', (root) => {

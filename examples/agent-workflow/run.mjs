@@ -2,7 +2,7 @@
 // orchestrator and five agents), each started as `node --import otel-ect/register …` with no ECT code
 // of its own. It runs the workflow once, stops the services (on SIGTERM each flushes its spans and
 // tokens), checks the paper's figure in the exported tokens and has `ect dag verify` check the whole
-// DAG. Exits with the verifier's exit code (0 valid, 3 partial, 1 invalid).
+// DAG. Exits with the verifier's exit code (0 valid, 3 partial, 1 invalid), or 1 if the figure is wrong.
 //
 //   npm run build && node examples/agent-workflow/run.mjs [--otlp http://127.0.0.1:4318]
 //

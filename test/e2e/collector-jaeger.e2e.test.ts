@@ -26,7 +26,7 @@ import { SPAN_BINDING_KEY } from '../../src/base/conventions.js';
 import { EctVerifier, type EctClaims } from '../../src/token/index.js';
 import { type OtlpSpan, readOtlpFiles } from '../../src/audit/index.js';
 import { type CollectedExport, collectExport, readJwksDir, tokensOf } from '../helpers/export.js';
-import { freePorts, REPO_ROOT } from '../helpers/processes.js';
+import { cleanEnv, freePorts, REPO_ROOT } from '../helpers/processes.js';
 import {
   AGENT_ACTIONS,
   type AgentAction,
@@ -144,13 +144,6 @@ function parseEnvLines(text: string): Record<string, string> {
     if (eq > 0 && /^[A-Z_][A-Z0-9_]*$/.test(line.slice(0, eq))) out[line.slice(0, eq)] = line.slice(eq + 1);
   }
   return out;
-}
-
-/** The caller's environment without OTEL_* / ECT_* settings, so nothing outside changes the stack. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_') && !k.startsWith('ECT_')),
-  );
 }
 
 /** True if something accepts TCP connections on host:port (bounded, 2 s). */

@@ -173,6 +173,15 @@ export async function stopServices(
   return services.map((s) => ({ name: s.name, pid: s.pid, ...s.exit! }));
 }
 
+/** The caller's environment without any `OTEL_*`/`ECT_*` setting, so nothing outside changes a run. */
+export function cleanEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('OTEL_') && !key.startsWith('ECT_') && value !== undefined) env[key] = value;
+  }
+  return env;
+}
+
 /** The bridge's settings for a run's processes (see {@link bridgeEnv}). */
 export interface BridgeEnvOptions {
   home: string;
@@ -190,10 +199,7 @@ export interface BridgeEnvOptions {
  */
 export function bridgeEnv(options: BridgeEnvOptions): Record<string, string> {
   const { home, exportDir, exporters = 'none', otlpEndpoint, mode = 'record', extraEnv = {} } = options;
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith('OTEL_') && !key.startsWith('ECT_') && value !== undefined) env[key] = value;
-  }
+  const env = cleanEnv();
   Object.assign(env, {
     ECT_HOME: home,
     ECT_MODE: mode,

@@ -5,19 +5,18 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EctClaims } from '../../src/token/index.js';
+import { type CollectedExport, collectExport } from '../helpers/export.js';
 import {
   AGENT_ACTIONS,
+  type AgentAction,
   agentService,
-  collectExport,
   ORCHESTRATOR_SERVICE,
   runWorkflows,
   startWorkflow,
   stopWorkflow,
-  type AgentAction,
-  type CollectedExport,
   type Workflow,
   type WorkflowSummary,
-} from '../../examples/agent-workflow/harness.mjs';
+} from '../helpers/workflow.js';
 import {
   agentOrder,
   checkSpansAndTokens,
@@ -50,7 +49,7 @@ beforeAll(async () => {
   timings.stopMs = Date.now() - t;
   // register exits with 128 + SIGTERM after flushing.
   expect(exits.map((e) => e.code)).toEqual(exits.map(() => 143));
-  exported = collectExport(workflow);
+  exported = await collectExport(workflow);
   checked = tokensOfSpans(exported);
 }, SETUP_TIMEOUT_MS);
 

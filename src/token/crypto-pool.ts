@@ -114,7 +114,12 @@ export class CryptoPool {
         return Promise.reject(error);
       }
     }
-    return token.compactAsync((signer, claims) => this.#enqueueSign(signer, claims));
+    try {
+      return token.compactAsync((signer, claims) => this.#enqueueSign(signer, claims));
+    } catch (error) {
+      // Claims built on demand may fail to build: a rejection, like any other signing failure.
+      return Promise.reject(error);
+    }
   }
 
   /**

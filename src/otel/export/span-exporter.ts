@@ -88,7 +88,16 @@ export class EctSpanExporter<S extends EctReadableSpan> implements SpanExporterL
         for (; next < spans.length; next++) tagged[next] = spans[next]!;
       }
       if (signing.length === 0) this.#exportTagged(spans.length, tagged, resultCallback);
-      else void Promise.all(signing).then(() => this.#exportTagged(spans.length, tagged, resultCallback));
+      else {
+        // Every promise here settles (failures are counted and leave the span untagged); should one
+        // not, the batch still goes out as far as it was tagged, so the SDK is always answered.
+        Promise.all(signing)
+          .catch((error: unknown) => this.#stats.fail('hooks.failed', error))
+          .finally(() => {
+            for (let i = 0; i < spans.length; i++) tagged[i] ??= spans[i]!;
+            this.#exportTagged(spans.length, tagged, resultCallback);
+          });
+      }
     };
     setImmediate(step);
   }

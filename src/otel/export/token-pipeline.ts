@@ -194,7 +194,7 @@ export class TokenPipeline implements TokenSink {
     this.#timer = setTimeout(
       () => {
         this.#timer = undefined;
-        void this.#signBatch();
+        this.#signBatch().catch((error: unknown) => this.stats.fail('hooks.failed', error));
       },
       this.#queue.length >= this.#maxBatch ? 0 : this.#delay,
     );
@@ -208,21 +208,28 @@ export class TokenPipeline implements TokenSink {
     const batch = this.#queue.splice(0, this.#maxBatch);
     if (batch.length === 0) return;
     this.#inFlight = batch;
-    const signed = await Promise.all(
-      batch.map((issued) =>
-        this.#pool.sign(issued.pending).catch((error: unknown) => {
-          this.stats.fail('tokens.sign_failed', error);
-          return undefined;
-        }),
-      ),
-    );
-    const pending = this.#pendingVerdicts(batch);
-    if (pending.length > 0) await Promise.all(pending);
-    // A flush meanwhile delivered this batch itself.
-    if (this.#inFlight !== batch) return;
-    this.#inFlight = undefined;
-    this.#deliver(batch, signed);
-    if (this.#queue.length > 0) this.#schedule();
+    let signed: (string | undefined)[] = [];
+    try {
+      signed = await Promise.all(
+        batch.map((issued) =>
+          this.#pool.sign(issued.pending).catch((error: unknown) => {
+            this.stats.fail('tokens.sign_failed', error);
+            return undefined;
+          }),
+        ),
+      );
+      const pending = this.#pendingVerdicts(batch);
+      if (pending.length > 0) await Promise.all(pending);
+    } catch (error) {
+      this.stats.fail('tokens.export_dropped', error, batch.length);
+    } finally {
+      // A flush meanwhile delivered this batch itself; else deliver what was signed, and go on.
+      if (this.#inFlight === batch) {
+        this.#inFlight = undefined;
+        this.#deliver(batch, signed);
+        if (this.#queue.length > 0) this.#schedule();
+      }
+    }
   }
 
   /** Emits the log record and feeds the sinks for each signed token of `batch`, in order. */

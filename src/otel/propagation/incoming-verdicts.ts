@@ -43,21 +43,27 @@ export class IncomingVerdicts implements VerdictLookup {
     const key = keyOf(span.spanContext());
     const entry: Entry = { failures: undefined, verdict };
     this.#late.set(key, entry);
-    void verdict.then((failures) => {
-      if (failures.length === 0 || !span.ended) {
-        if (failures.length > 0) recordIncomingFailures(span, failures);
+    verdict
+      .then((failures) => {
+        if (failures.length === 0 || !span.ended) {
+          if (failures.length > 0) recordIncomingFailures(span, failures);
+          entry.failures = NONE;
+          this.#late.delete(key);
+          return;
+        }
+        entry.failures = failures;
+      })
+      .catch(() => {
+        // A verdict that could not be had records nothing; exporters must not wait for it.
         entry.failures = NONE;
         this.#late.delete(key);
-        return;
-      }
-      entry.failures = failures;
-    });
+      });
   }
 
   lateFailures(context: SpanContext): readonly EctError[] | Promise<readonly EctError[]> | undefined {
     const entry = this.#late.get(keyOf(context));
     if (entry === undefined) return undefined;
-    if (entry.failures === undefined) return entry.verdict;
+    if (entry.failures === undefined) return entry.verdict.catch(() => NONE);
     return entry.failures.length === 0 ? undefined : entry.failures;
   }
 }

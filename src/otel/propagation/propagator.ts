@@ -213,16 +213,18 @@ export class EctPropagator implements TextMapPropagator {
         }
         const { claims } = readClaims(decodeUnverified(token, this.#verifier.options.maxTokenBytes).payload);
         tokens.push(remoteToken(token, claims, boundSpanContext(claims)));
+        // `.catch` after `.then`: a replay found once verified is a failure too. The verdict
+        // never rejects, so nothing downstream can leave a rejection unhandled.
         checks.push(
-          this.#verifier.verifyInPool(token, pool).then(
-            (verified) => {
+          this.#verifier
+            .verifyInPool(token, pool)
+            .then((verified): undefined => {
               this.#verified.set(token, verified);
               this.#checkReplay(verified, callerSpanId);
               this.#stats.add('incoming.verified');
               return undefined;
-            },
-            (error: unknown) => this.#rejected(error),
-          ),
+            })
+            .catch((error: unknown) => this.#rejected(error)),
         );
       } catch (error) {
         failures.push(this.#rejected(error));

@@ -80,3 +80,32 @@ describe('record mode: incoming tokens verified in the crypto pool', () => {
     expect(otel.bridge.stats.get('incoming.rejected')).toBe(0);
   });
 });
+
+describe('record mode with the pool: failures never escape', () => {
+  it('a token replayed by the same calling span is a recorded failure, not an unhandled rejection', async () => {
+    otel = createOtelFixture({ cryptoThreads: 1 });
+    otel.tracer.startSpan('upstream').end();
+    const upstream = String((await otel.finished())[0]!.attributes['ect.token']);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      for (const name of ['first', 'replayed']) {
+        const extracted = otel.bridge.propagator.extract(
+          remoteParent,
+          { 'execution-context': upstream },
+          defaultTextMapGetter,
+        );
+        otel.tracer.startSpan(name, { kind: SpanKind.SERVER }, extracted).end();
+      }
+      const spans = await otel.finished();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).toEqual([]);
+      const replayed = spans.find((s) => s.name === 'replayed')!;
+      expect(replayed.events.map((e) => e.attributes?.['ect.error.code'])).toEqual(['ECT_REPLAY']);
+      expect(spans.find((s) => s.name === 'first')!.attributes['ect.incoming.rejected']).toBeUndefined();
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});

@@ -1,64 +1,223 @@
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { type IncomingHttpHeaders, STATUS_CODES } from 'node:http';
+import http2 from 'node:http2';
 import https from 'node:https';
-import { context as otelContext, trace } from '@opentelemetry/api';
-import type { EctError } from '../../base/errors.js';
-import { EXECUTION_CONTEXT_HEADER } from '../../base/conventions.js';
-import { incomingFailures } from '../propagation/context-keys.js';
+import type { Duplex } from 'node:stream';
+import { context as otelContext, type Span, trace } from '@opentelemetry/api';
+import { ATTR, EVENT, EXECUTION_CONTEXT_HEADER } from '../../base/conventions.js';
+import { EctError } from '../../base/errors.js';
+import type { EctMode } from '../config.js';
+import { INCOMING_CARRIER, incomingFailures } from '../propagation/context-keys.js';
 import type { EctPropagator } from '../propagation/propagator.js';
+import type { EctStats } from '../stats.js';
+import { REQUIRE_NONE, type RequirePolicy, tokenRequired } from './require-policy.js';
 
-type Emit = http.Server['emit'];
-const ORIGINAL = Symbol('otel-ect original emit');
+/** Options of {@link installEnforcement}. */
+export interface EnforcementOptions {
+  /** `enforce` (default) refuses bad and missing tokens; `record` only records missing ones (bad ones are recorded by the span processor). */
+  mode?: EctMode;
+  /** Which requests must carry a token (`ECT_REQUIRE`). Default: none. */
+  require?: RequirePolicy;
+  /** Where missing tokens are counted (`incoming.missing`); share the bridge's. */
+  stats?: EctStats;
+}
+
+/** How a server hands a request over: with a response object, a bare socket, or an HTTP/2 stream. */
+type Door = 'exchange' | 'socket' | 'stream';
+type Emit = (this: unknown, event: string | symbol, ...args: unknown[]) => boolean;
+type Settings = { propagator: EctPropagator; mode: EctMode; require: RequirePolicy; stats: EctStats | undefined };
+/** The part of `ServerResponse` / `Http2ServerResponse` a refusal needs. */
+type Answerable = {
+  headersSent: boolean;
+  writeHead(status: number, headers: Record<string, string | number>): unknown;
+  end(body: string): unknown;
+};
+/** The part of `IncomingMessage` / `Http2ServerRequest` the guard reads. */
+type RequestLike = { headers: IncomingHttpHeaders; url?: string; stream?: http2.ServerHttp2Stream };
+
+// Every event by which a Node server hands a request to application code. `request`,
+// `checkContinue` and `checkExpectation` come with a response object (also on HTTP/2, from the
+// compatibility layer); `upgrade` and `connect` with the bare socket; HTTP/2 `stream` with the stream.
+// A null-prototype record: unrelated events (`connection`, `listening`, …) cost one property lookup.
+const HTTP1_DOORS: Readonly<Record<string, Door>> = Object.assign(Object.create(null) as Record<string, Door>, {
+  request: 'exchange',
+  checkContinue: 'exchange',
+  checkExpectation: 'exchange',
+  upgrade: 'socket',
+  connect: 'socket',
+});
+const HTTP2_DOORS: Readonly<Record<string, Door>> = Object.assign(Object.create(null) as Record<string, Door>, {
+  ...HTTP1_DOORS,
+  stream: 'stream',
+});
+
+const GUARDED = Symbol.for('otel-ect enforcement guard');
+/** One configuration per process: the last {@link installEnforcement} wins; undefined = pass-through. */
+let current: Settings | undefined;
+/** HTTP/2 streams already checked at `stream`, so the compatibility `request` is not checked twice. */
+let checkedStreams = new WeakSet<object>();
 
 /**
- * Enforce mode for `node:http`/`node:https` servers (and so Express, Fastify and anything else on
- * them): a request whose `Execution-Context` tokens fail verification is answered
- * `403 {"error":"execution_context_rejected","code":…,"message":…}` and never reaches the handler.
+ * Enforce mode for `node:http`, `node:https` and `node:http2` servers (and so Express, Fastify and
+ * anything else on them). Guards every door by which a server hands a request to application code
+ * (`request`, `checkContinue`, `checkExpectation`, `upgrade`, `connect`, and HTTP/2 `stream` and
+ * compatibility `request`): a request whose `Execution-Context` tokens fail verification is
+ * answered `403 {"error":"execution_context_rejected","code":…,"message":…}`, and one that lacks
+ * a token the {@link RequirePolicy} asks for `401` with code `ECT_MISSING`, before any listener
+ * sees it (`upgrade`/`connect`: the answer is written on the socket, which is then destroyed;
+ * HTTP/2: the stream is answered and ended). In `record` mode nothing is refused: a missing
+ * required token becomes an `ect.token_missing` event on the server span and is counted.
  *
- * Install it before the HTTP instrumentation wraps `Server.prototype.emit` (the `register` entry
- * does), so the instrumentation's server span exists and records the 403. Returns an uninstaller.
+ * Install it before the HTTP instrumentation wraps `Server.prototype.emit` (`startEctNodeSdk`
+ * does): the guard then runs inside the instrumentation's server span, reuses the verification
+ * (with its replay check) of the propagator, and the span records the refusal. Installed after,
+ * it verifies by itself (no replay check). One configuration per process: a second call replaces
+ * the first. Returns an uninstaller.
  *
- * @example const uninstall = installEnforcement(propagator);
+ * @example const uninstall = installEnforcement(bridge.propagator, { require: requirePolicyFromEnv() });
  */
-export function installEnforcement(propagator: EctPropagator): () => void {
-  const undo = [http.Server.prototype, https.Server.prototype].map((proto) =>
-    wrapEmit(proto as unknown as { emit: Emit }, propagator),
-  );
+export function installEnforcement(propagator: EctPropagator, options: EnforcementOptions = {}): () => void {
+  const settings: Settings = {
+    propagator,
+    mode: options.mode ?? 'enforce',
+    require: options.require ?? REQUIRE_NONE,
+    stats: options.stats,
+  };
+  // Record mode with nothing required has nothing to do at the doors: leave `emit` alone (and a
+  // guard left by an earlier call passes everything through).
+  if (settings.mode === 'record' && settings.require.kind === 'none') {
+    current = undefined;
+    return () => {};
+  }
+  for (const [proto, doors] of serverPrototypes()) wrapEmit(proto, doors);
+  current = settings;
+  checkedStreams = new WeakSet();
   return () => {
-    for (const fn of undo) fn();
+    if (current === settings) current = undefined;
   };
 }
 
-function wrapEmit(proto: { emit: Emit }, propagator: EctPropagator): () => void {
-  const original = proto.emit;
-  if ((original as Emit & { [ORIGINAL]?: Emit })[ORIGINAL] !== undefined) return () => {};
-  const guarded = function emit(this: http.Server, event: string, ...args: unknown[]): boolean {
-    if (event === 'request') {
-      const [request, response] = args as [IncomingMessage, ServerResponse];
-      const failure = firstFailure(propagator, request);
-      if (failure !== undefined) {
-        reject(response, failure);
-        return true;
-      }
-    }
-    return original.apply(this, [event, ...args] as Parameters<Emit>);
-  } as Emit;
-  (guarded as Emit & { [ORIGINAL]?: Emit })[ORIGINAL] = original;
-  proto.emit = guarded;
-  return () => {
-    if (proto.emit === guarded) proto.emit = original;
-  };
+let prototypes: [object, Readonly<Record<string, Door>>][] | undefined;
+function serverPrototypes(): [object, Readonly<Record<string, Door>>][] {
+  if (prototypes === undefined) {
+    // `node:http2` does not export its server classes: take the prototypes from servers that are
+    // created, never listen, and hold no handle.
+    const plain = http2.createServer();
+    const secure = http2.createSecureServer({});
+    prototypes = [
+      [http.Server.prototype, HTTP1_DOORS],
+      [https.Server.prototype, HTTP1_DOORS],
+      [Object.getPrototypeOf(plain) as object, HTTP2_DOORS],
+      [Object.getPrototypeOf(secure) as object, HTTP2_DOORS],
+    ];
+    plain.close();
+    secure.close();
+  }
+  return prototypes;
 }
 
-function firstFailure(propagator: EctPropagator, request: IncomingMessage): EctError | undefined {
+/**
+ * Wraps `emit` on a server prototype once per process; later installs only swap {@link current}, so
+ * the guard stays beneath an instrumentation that wrapped `emit` after it.
+ */
+function wrapEmit(proto: object, doors: Readonly<Record<string, Door>>): void {
+  const target = proto as { emit: Emit; [GUARDED]?: true };
+  if (Object.hasOwn(target, GUARDED)) return;
+  const original = target.emit;
+  target.emit = function emit(this: unknown, event: string | symbol, ...args: unknown[]): boolean {
+    const settings = current;
+    const door = settings === undefined || typeof event !== 'string' ? undefined : doors[event];
+    if (door !== undefined && !admit(settings as Settings, door, args)) return true;
+    return original.apply(this, [event, ...args]);
+  };
+  Object.defineProperty(target, GUARDED, { value: true });
+}
+
+/** Checks one request at its door; answers and returns false when it must not go in. */
+function admit(settings: Settings, door: Door, args: unknown[]): boolean {
+  let headers: IncomingHttpHeaders;
+  let target: string | undefined;
+  if (door === 'stream') {
+    const streamHeaders = args[1] as http2.IncomingHttpHeaders;
+    headers = streamHeaders;
+    target = streamHeaders[':path'] ?? streamHeaders[':authority'];
+  } else {
+    const request = args[0] as RequestLike;
+    // HTTP/2 compatibility request: its stream was checked at `stream`.
+    if (request.stream !== undefined && checkedStreams.has(request.stream)) return true;
+    headers = request.headers;
+    target = request.url;
+  }
+  const refusal = check(settings, headers, target);
+  if (refusal === undefined) {
+    if (door === 'stream') checkedStreams.add(args[0] as object);
+    return true;
+  }
+  if (door === 'exchange') answer(args[1] as Answerable, refusal);
+  else if (door === 'socket') answerOnSocket(args[1] as Duplex, refusal);
+  else answerOnStream(args[0] as http2.ServerHttp2Stream, refusal);
+  return false;
+}
+
+/** The reason to refuse a request, or undefined to let it in (record mode: always undefined). */
+function check(settings: Settings, headers: IncomingHttpHeaders, target: string | undefined): EctError | undefined {
+  const values = headers[EXECUTION_CONTEXT_HEADER];
   const active = otelContext.active();
-  // Inside the HTTP instrumentation the propagator has already verified this request's tokens.
-  if (trace.getSpan(active) !== undefined) return incomingFailures(active)[0];
-  const values = request.headers[EXECUTION_CONTEXT_HEADER];
-  return values === undefined ? undefined : propagator.verifyValues(values).failures[0];
+  // Extracted from this very request by the propagator inside the HTTP instrumentation: the
+  // verification (with the replay check) is done, and the active span is this request's.
+  const extracted = active.getValue(INCOMING_CARRIER) === headers;
+  if (isBlank(values)) {
+    if (!tokenRequired(settings.require, target)) return undefined;
+    settings.stats?.add('incoming.missing');
+    const missing = new EctError('ECT_MISSING', 'this route requires an Execution-Context token');
+    if (settings.mode === 'enforce') return missing;
+    const span: Span | undefined = extracted ? trace.getSpan(active) : undefined;
+    span?.addEvent(EVENT.tokenMissing, { [ATTR.errorCode]: missing.code, [ATTR.errorMessage]: missing.message });
+    return undefined;
+  }
+  if (settings.mode !== 'enforce') return undefined;
+  return extracted ? incomingFailures(active)[0] : settings.propagator.verifyValues(values).failures[0];
 }
 
-function reject(response: ServerResponse, failure: EctError): void {
-  const body = JSON.stringify({ error: 'execution_context_rejected', ...failure.toJSON() });
-  response.writeHead(failure.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+function isBlank(values: string | string[] | undefined): values is undefined {
+  if (values === undefined) return true;
+  const lines = typeof values === 'string' ? [values] : values;
+  return lines.every((line) => line.split(',').every((item) => item.trim() === ''));
+}
+
+function bodyOf(refusal: EctError): string {
+  return JSON.stringify({ error: 'execution_context_rejected', ...refusal.toJSON() });
+}
+
+function answer(response: Answerable, refusal: EctError): void {
+  const body = bodyOf(refusal);
+  if (!response.headersSent) {
+    response.writeHead(refusal.status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+    });
+  }
   response.end(body);
+}
+
+/** `upgrade`/`connect`: no response object exists; the answer is written on the socket as sent. */
+function answerOnSocket(socket: Duplex, refusal: EctError): void {
+  const body = bodyOf(refusal);
+  const head =
+    `HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status] ?? ''}\r\n` +
+    `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n`;
+  if (socket.destroyed) return;
+  socket.end(head + body, () => socket.destroy());
+}
+
+function answerOnStream(stream: http2.ServerHttp2Stream, refusal: EctError): void {
+  if (stream.destroyed || stream.closed) return;
+  const body = bodyOf(refusal);
+  if (!stream.headersSent) {
+    stream.respond({
+      ':status': refusal.status,
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+    });
+  }
+  stream.end(body);
 }

@@ -14,6 +14,7 @@ import { generateSigningKey, JwksResolver, verificationKeyOf } from '../../src/k
 import { installEnforcement, parseRequirePolicy, REQUIRE_NONE, type RequirePolicy } from '../../src/otel/index.js';
 import { EctSigner, newClaims } from '../../src/token/index.js';
 import { createOtelFixture, type OtelFixture, propagation } from '../helpers/otel.js';
+import { exportedSpans, freePort, freshHome, startService, type Service } from './fixtures/processes.js';
 
 // Real servers on 127.0.0.1 and real clients, in-process: the bridge with the real HTTP
 // instrumentation, installed in the order `startEctNodeSdk` uses (the guard first, then the
@@ -336,5 +337,57 @@ describe('enforce mode: the request door inside the instrumentation', () => {
     const reply = await call('checkContinue', running, { 'execution-context': await sign(stranger) });
     expect(running.ran()).toBe(false);
     expect(reply.status).toBe(403);
+  });
+});
+
+describe('under node --import otel-ect/register (the SDK wiring: config, order of installation)', () => {
+  const services: Service[] = [];
+  afterEach(async () => {
+    await Promise.all(services.splice(0).map((s) => s.stop()));
+  });
+  async function launch(env: Record<string, string>) {
+    const home = freshHome();
+    const h2Port = await freePort();
+    const service = await startService('doors', home, { ...env, DOORS_H2_PORT: String(h2Port) });
+    services.push(service);
+    const at = (url: string): Running => ({ url: new URL(url), ran: () => false, close: async () => {} });
+    return {
+      home,
+      service,
+      http: at(`${service.url}/work`),
+      h2: at(`http://127.0.0.1:${h2Port}/work`),
+    };
+  }
+
+  it('enforce: a forged token is refused at the request, upgrade and HTTP/2 doors', async () => {
+    const { service, http, h2 } = await launch({ ECT_MODE: 'enforce' });
+    const forged = { 'execution-context': await sign(stranger), traceparent: traceparent() };
+    const replies = [
+      await call('request', http, forged),
+      await call('upgrade', http, forged),
+      await call('h2-compat', h2, forged),
+    ];
+    expect(replies.map((r) => [r.status, codeOf(r)])).toEqual(Array(3).fill([403, 'ECT_KEY_UNKNOWN']));
+    expect(service.output()).not.toContain('handler ran');
+  });
+
+  it('enforce, ECT_REQUIRE=/work: no token is 401 ECT_MISSING there, served elsewhere and on probes', async () => {
+    const { service, http, h2 } = await launch({ ECT_MODE: 'enforce', ECT_REQUIRE: '/work' });
+    const replies = [await call('request', http, {}), await call('upgrade', http, {}), await call('h2-compat', h2, {})];
+    expect(replies.map((r) => [r.status, codeOf(r)])).toEqual(Array(3).fill([401, 'ECT_MISSING']));
+    expect(service.output()).not.toContain('handler ran');
+    expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${service.url}/other`)).status).toBe(200);
+  });
+
+  it('record, ECT_REQUIRE=all: served, and the server span carries ect.token_missing', async () => {
+    const { home, service, http } = await launch({ ECT_REQUIRE: 'all' });
+    expect((await call('request', http, { traceparent: traceparent() })).status).toBe(200);
+    await service.stop();
+    const server = exportedSpans(home).find((s) => s.kind === 2);
+    expect(server?.events).toContainEqual({
+      name: 'ect.token_missing',
+      attributes: expect.objectContaining({ 'ect.error.code': 'ECT_MISSING' }),
+    });
   });
 });

@@ -20,7 +20,16 @@ import { exportedSpans, freePort, freshHome, startService, type Service } from '
 // instrumentation, installed in the order `startEctNodeSdk` uses (the guard first, then the
 // instrumentation wraps `emit` over it), so the `request` door runs inside the server span.
 
-type Door = 'request' | 'checkContinue' | 'checkExpectation' | 'upgrade' | 'connect' | 'h2-compat' | 'h2-stream';
+type Door =
+  | 'request'
+  | 'checkContinue'
+  | 'checkExpectation'
+  | 'upgrade'
+  | 'connect'
+  | 'h2-compat'
+  | 'h2-stream'
+  | 'h2-session'
+  | 'h2-http1';
 const DOORS: readonly Door[] = [
   'request',
   'checkContinue',
@@ -29,6 +38,8 @@ const DOORS: readonly Door[] = [
   'connect',
   'h2-compat',
   'h2-stream',
+  'h2-session',
+  'h2-http1',
 ];
 /** What a handler that ran answers, per door. */
 const HANDLER_STATUS: Record<Door, number> = {
@@ -39,6 +50,8 @@ const HANDLER_STATUS: Record<Door, number> = {
   connect: 200,
   'h2-compat': 200,
   'h2-stream': 200,
+  'h2-session': 200,
+  'h2-http1': 200,
 };
 
 const upstream = generateSigningKey('ES256');
@@ -100,15 +113,21 @@ async function serve(door: Door, secure: boolean): Promise<Running> {
     res.end('handled');
   };
   let server: http.Server | https.Server | http2.Http2Server | http2.Http2SecureServer;
-  if (door === 'h2-compat' || door === 'h2-stream') {
+  const respond = (stream: http2.ServerHttp2Stream) => {
+    ran = true;
+    stream.respond({ ':status': 200 });
+    stream.end('handled');
+  };
+  if (door === 'h2-http1') {
+    // HTTP/1.1 requests to an HTTP/2 server that allows them (over TLS, or plain: it is the same door).
+    const h2 = http2.createSecureServer({ ...tls, allowHTTP1: true });
+    h2.on('request', (_req, res) => answer(res));
+    server = h2;
+  } else if (door.startsWith('h2-')) {
     const h2 = secure ? http2.createSecureServer(tls) : http2.createServer();
     if (door === 'h2-compat') h2.on('request', (_req, res) => answer(res));
-    else
-      h2.on('stream', (stream) => {
-        ran = true;
-        stream.respond({ ':status': 200 });
-        stream.end('handled');
-      });
+    else if (door === 'h2-stream') h2.on('stream', respond);
+    else h2.on('session', (session) => session.on('stream', respond));
     server = h2;
   } else {
     const h1 = secure ? https.createServer(tls) : http.createServer();
@@ -131,7 +150,7 @@ async function serve(door: Door, secure: boolean): Promise<Running> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: new URL(`${secure ? 'https' : 'http'}://127.0.0.1:${port}/work`),
+    url: new URL(`${secure || door === 'h2-http1' ? 'https' : 'http'}://127.0.0.1:${port}/work`),
     ran: () => ran,
     close: () =>
       new Promise<void>((resolve) => {
@@ -149,7 +168,7 @@ interface Reply {
 /** One request through a door; the status and body the client saw (bounded by a timeout). */
 function call(door: Door, running: Running, headers: Record<string, string>): Promise<Reply> {
   const reply =
-    door === 'h2-compat' || door === 'h2-stream' ? callHttp2(running, headers) : callHttp1(door, running, headers);
+    door.startsWith('h2-') && door !== 'h2-http1' ? callHttp2(running, headers) : callHttp1(door, running, headers);
   return Promise.race([
     reply,
     new Promise<Reply>((_, reject) => setTimeout(() => reject(new Error(`${door}: no answer in 5 s`)), 5000).unref()),

@@ -22,7 +22,9 @@ export interface EnforcementOptions {
 }
 
 /** How a server hands a request over: with a response object, a bare socket, or an HTTP/2 stream. */
-type Door = 'exchange' | 'socket' | 'stream';
+type Door = 'exchange' | 'socket' | 'stream' | 'session';
+/** What emits: an HTTP/1 server, an HTTP/2 server, or an HTTP/2 server session. */
+type Emitter = 'http1' | 'http2' | 'session';
 type Emit = (this: unknown, event: string | symbol, ...args: unknown[]) => boolean;
 type Settings = { propagator: EctPropagator; mode: EctMode; require: RequirePolicy; stats: EctStats | undefined };
 /** The part of `ServerResponse` / `Http2ServerResponse` a refusal needs. */
@@ -42,34 +44,37 @@ type RequestLike = { headers: IncomingHttpHeaders; url?: string; stream?: http2.
  * null-prototype record on `server.emit('timeout')`, it alone added nothing measurable over a
  * pass-through wrapper, the lookups 5–20 ns (Node 20, shared 2-core machine, noisy).
  */
-function doorOf(event: string, http2Server: boolean): Door | undefined {
+function doorOf(event: string, emitter: Emitter): Door | undefined {
   switch (event) {
     case 'request':
     case 'checkContinue':
     case 'checkExpectation':
-      return 'exchange';
+      return emitter === 'session' ? undefined : 'exchange';
     case 'upgrade':
     case 'connect':
-      return 'socket';
+      return emitter === 'session' ? undefined : 'socket';
     case 'stream':
-      return http2Server ? 'stream' : undefined;
+      return emitter === 'http1' ? undefined : 'stream';
+    // A session's own `stream` listeners (added from the server's `session` event) hear a stream
+    // before the server does: the session's prototype is guarded as soon as one exists.
+    case 'session':
+      return emitter === 'http2' ? 'session' : undefined;
     default:
       return undefined;
   }
 }
 
-// Local to this copy of the module: a second copy of the package wraps (and enforces) on its own.
 const GUARDED = Symbol('otel-ect enforcement guard');
 /** One configuration per process: the last {@link installEnforcement} wins; undefined = pass-through. */
 let current: Settings | undefined;
-/** HTTP/2 streams already checked at `stream`, so the compatibility `request` is not checked twice. */
+/** HTTP/2 streams already let in, so the server's `stream` and the compatibility `request` after the session's `stream` are not checked (or counted) again. */
 let checkedStreams = new WeakSet<object>();
 
 /**
  * Enforce mode for `node:http`, `node:https` and `node:http2` servers (and so Express, Fastify and
  * anything else on them). Guards every door by which a server hands a request to application code
- * (`request`, `checkContinue`, `checkExpectation`, `upgrade`, `connect`, and HTTP/2 `stream` and
- * compatibility `request`): a request whose `Execution-Context` tokens fail verification is
+ * (`request`, `checkContinue`, `checkExpectation`, `upgrade`, `connect`; HTTP/2 `stream` on the
+ * server and on each session, the compatibility `request`, and HTTP/1.1 under `allowHTTP1`): a request whose `Execution-Context` tokens fail verification is
  * answered `403 {"error":"execution_context_rejected","code":…,"message":…}`, and one that lacks
  * a token the {@link RequirePolicy} asks for `401` with code `ECT_MISSING`, before any listener
  * sees it (`upgrade`/`connect`: the answer is written on the socket, which is then destroyed;
@@ -97,7 +102,7 @@ export function installEnforcement(propagator: EctPropagator, options: Enforceme
     current = undefined;
     return () => {};
   }
-  for (const [proto, http2Server] of serverPrototypes()) wrapEmit(proto, http2Server);
+  for (const [proto, emitter] of serverPrototypes()) wrapEmit(proto, emitter);
   current = settings;
   checkedStreams = new WeakSet();
   return () => {
@@ -105,19 +110,19 @@ export function installEnforcement(propagator: EctPropagator, options: Enforceme
   };
 }
 
-/** Server prototypes, each with whether it is an HTTP/2 server's. */
-let prototypes: [object, boolean][] | undefined;
-function serverPrototypes(): [object, boolean][] {
+/** Server prototypes, each with what kind of server it is. */
+let prototypes: [object, Emitter][] | undefined;
+function serverPrototypes(): [object, Emitter][] {
   if (prototypes === undefined) {
     // `node:http2` does not export its server classes: take the prototypes from servers that are
     // created, never listen, and hold no handle.
     const plain = http2.createServer();
     const secure = http2.createSecureServer({});
     prototypes = [
-      [http.Server.prototype, false],
-      [https.Server.prototype, false],
-      [Object.getPrototypeOf(plain) as object, true],
-      [Object.getPrototypeOf(secure) as object, true],
+      [http.Server.prototype, 'http1'],
+      [https.Server.prototype, 'http1'],
+      [Object.getPrototypeOf(plain) as object, 'http2'],
+      [Object.getPrototypeOf(secure) as object, 'http2'],
     ];
     plain.close();
     secure.close();
@@ -129,7 +134,7 @@ function serverPrototypes(): [object, boolean][] {
  * Wraps `emit` on a server prototype once per process; later installs only swap {@link current}, so
  * the guard stays beneath an instrumentation that wrapped `emit` after it.
  */
-function wrapEmit(proto: object, http2Server: boolean): void {
+function wrapEmit(proto: object, emitter: Emitter): void {
   const target = proto as { emit: Emit; [GUARDED]?: true };
   if (Object.hasOwn(target, GUARDED)) return;
   const original = target.emit;
@@ -138,7 +143,7 @@ function wrapEmit(proto: object, http2Server: boolean): void {
   target.emit = function emit(this: unknown, event: string | symbol, ...args: unknown[]): boolean {
     const settings = current;
     if (settings !== undefined && typeof event === 'string') {
-      const door = doorOf(event, http2Server);
+      const door = doorOf(event, emitter);
       if (door !== undefined && !admit(settings, door, args)) return true;
     }
     return original.apply(this, [event, ...args]);
@@ -149,9 +154,16 @@ function wrapEmit(proto: object, http2Server: boolean): void {
 
 /** Checks one request at its door (`args`: the emit's arguments after the event name); answers and returns false when it must not go in. */
 function admit(settings: Settings, door: Door, args: unknown[]): boolean {
+  if (door === 'session') {
+    // `ServerHttp2Session` is not exported either: its prototype comes with the first session.
+    wrapEmit(Object.getPrototypeOf(args[0]) as object, 'session');
+    return true;
+  }
   let headers: IncomingHttpHeaders;
   let target: string | undefined;
   if (door === 'stream') {
+    // Checked already when its session emitted it (the server's `stream` comes from that).
+    if (checkedStreams.has(args[0] as object)) return true;
     const streamHeaders = args[1] as http2.IncomingHttpHeaders;
     headers = streamHeaders;
     target = streamHeaders[':path'] ?? streamHeaders[':authority'];

@@ -13,7 +13,10 @@ import { REQUIRE_NONE, type RequirePolicy, tokenRequired } from './require-polic
 
 /** Options of {@link installEnforcement}. */
 export interface EnforcementOptions {
-  /** `enforce` (default) refuses bad and missing tokens; `record` only records missing ones (bad ones are recorded by the span processor). */
+  /**
+   * `enforce` (default) refuses bad and missing tokens; `record` only records missing ones (the
+   * span processor records bad ones).
+   */
   mode?: EctMode;
   /** Which requests must carry a token (`ECT_REQUIRE`). Default: none. */
   require?: RequirePolicy;
@@ -67,25 +70,31 @@ function doorOf(event: string, emitter: Emitter): Door | undefined {
 const GUARDED = Symbol('otel-ect enforcement guard');
 /** One configuration per process: the last {@link installEnforcement} wins; undefined = pass-through. */
 let current: Settings | undefined;
-/** HTTP/2 streams already let in, so the server's `stream` and the compatibility `request` after the session's `stream` are not checked (or counted) again. */
+/**
+ * HTTP/2 streams already let in: the server's `stream` and the compatibility `request` that
+ * follow the session's `stream` are not checked (or counted) again.
+ */
 let checkedStreams = new WeakSet<object>();
 
 /**
  * Enforce mode for `node:http`, `node:https` and `node:http2` servers (and so Express, Fastify and
- * anything else on them). Guards every door by which a server hands a request to application code
- * (`request`, `checkContinue`, `checkExpectation`, `upgrade`, `connect`; HTTP/2 `stream` on the
- * server and on each session, the compatibility `request`, and HTTP/1.1 under `allowHTTP1`): a request whose `Execution-Context` tokens fail verification is
- * answered `403 {"error":"execution_context_rejected","code":…,"message":…}`, and one that lacks
- * a token the {@link RequirePolicy} asks for `401` with code `ECT_MISSING`, before any listener
- * sees it (`upgrade`/`connect`: the answer is written on the socket, which is then destroyed;
- * HTTP/2: the stream is answered and ended). In `record` mode nothing is refused: a missing
- * required token becomes an `ect.token_missing` event on the server span and is counted.
+ * anything else on them). Guards every door by which a server hands a request to application
+ * code: `request`, `checkContinue`, `checkExpectation`, `upgrade`, `connect`; on HTTP/2, `stream`
+ * on the server and on each session, the compatibility `request`, and HTTP/1.1 under
+ * `allowHTTP1`. A request whose `Execution-Context` tokens fail verification is answered
+ * `403 {"error":"execution_context_rejected","code":…,"message":…}`, one that lacks a token the
+ * {@link RequirePolicy} asks for `401` with code `ECT_MISSING`, before any listener sees it
+ * (`upgrade`/`connect`: the answer is written on the socket, which is then destroyed; HTTP/2: the
+ * stream is answered and ended). In `record` mode nothing is refused: a missing required token
+ * becomes an `ect.token_missing` event on the server span (where the instrumentation made one)
+ * and is counted in `incoming.missing`.
  *
  * Install it before the HTTP instrumentation wraps `Server.prototype.emit` (`startEctNodeSdk`
- * does): the guard then runs inside the instrumentation's server span, reuses the verification
- * (with its replay check) of the propagator, and the span records the refusal. Installed after,
- * it verifies by itself (no replay check). One configuration per process: a second call replaces
- * the first. Returns an uninstaller.
+ * does): the guard then runs inside the instrumentation's server span, reuses the propagator's
+ * verification (with its replay check), and the span records the refusal. At the other doors, or
+ * installed after the instrumentation, it verifies by itself (without a replay check). One
+ * configuration per process: a later call replaces an earlier one. The uninstaller leaves the
+ * wrappers in place, passing everything through.
  *
  * @example const uninstall = installEnforcement(bridge.propagator, { require: requirePolicyFromEnv() });
  */
@@ -152,7 +161,10 @@ function wrapEmit(proto: object, emitter: Emitter): void {
   Object.defineProperty(target, GUARDED, { value: true });
 }
 
-/** Checks one request at its door (`args`: the emit's arguments after the event name); answers and returns false when it must not go in. */
+/**
+ * Checks one request at its door (`args`: the emit's arguments after the event name); answers it
+ * and returns false when it must not go in.
+ */
 function admit(settings: Settings, door: Door, args: unknown[]): boolean {
   if (door === 'session') {
     // `ServerHttp2Session` is not exported either: its prototype comes with the first session.

@@ -44,7 +44,7 @@ export class EctRequirePolicyError extends Error {
  * empty: none). Throws {@link EctRequirePolicyError} for anything else, so a typo cannot silently
  * leave routes unguarded.
  *
- * @example parseRequirePolicy('/api,/admin', undefined) // { kind: 'prefixes', prefixes: ['/api', '/admin'], exempt: [...] }
+ * @example parseRequirePolicy('/api,/admin', undefined) // { kind: 'prefixes', prefixes: ['/api', '/admin'], exempt: … }
  */
 export function parseRequirePolicy(require: string | undefined, exempt: string | undefined): RequirePolicy {
   const text = (require ?? 'none').trim();

@@ -39,6 +39,11 @@ export const EVENT = {
   verificationFailed: 'ect.verification_failed',
   /** A token on a response failed verification. */
   responseVerificationFailed: 'ect.response_verification_failed',
+  /**
+   * A request reached a route that requires a token (`ECT_REQUIRE`) without one, in record mode
+   * (enforce mode answers `401 ECT_MISSING` instead). Carries {@link ATTR.errorCode} `ECT_MISSING`.
+   */
+  tokenMissing: 'ect.token_missing',
 } as const;
 
 /** The `eventName` of the OTLP log record that carries each token. */

@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import { getBooleanFromEnv, getNumberFromEnv, getStringFromEnv, getStringListFromEnv } from '@opentelemetry/core';
 import type { DraftVersion } from '../base/algorithms.js';
 import { type OtlpProtocol, parseOtlpProtocol } from './export/otlp-exporters.js';
+import { type RequirePolicy, requirePolicyFromEnv } from './http/require-policy.js';
 import type { ResponseTokenPolicy } from './http/response-hooks.js';
 
 /** What the receiving side does with tokens that fail verification: record them, or refuse the request. */
@@ -25,6 +26,8 @@ export interface EctEnvConfig {
   draft: DraftVersion;
   selector: string | undefined;
   ttlSeconds: number | undefined;
+  /** `ECT_REQUIRE`, `ECT_REQUIRE_EXEMPT`: which requests must carry a token (throws `EctRequirePolicyError`). */
+  require: RequirePolicy;
   /** `ECT_RESPONSE_TOKEN`: which responses carry the server span's token (`sign`, `traced`, `off`). */
   responseToken: ResponseTokenPolicy;
   /** `ECT_CRYPTO_THREADS`: signatures run off the event loop at once; 0 = in the event loop. Default from the cores. */
@@ -97,6 +100,7 @@ export function configFromEnv(): EctEnvConfig {
     selector: getStringFromEnv('ECT_SELECTOR'),
     ttlSeconds: ttl,
     cryptoThreads: wholeNumberFromEnv('ECT_CRYPTO_THREADS'),
+    require: requirePolicyFromEnv(),
     responseToken: oneOf('ECT_RESPONSE_TOKEN', ['sign', 'traced', 'off'], 'sign'),
     dropGenAiContent: getBooleanFromEnv('ECT_DROP_GENAI_CONTENT'),
     fileExportDir: fileExportDir === undefined ? undefined : resolve(fileExportDir),

@@ -25,7 +25,16 @@ export {
   TokenPipeline,
   type TokenPipelineOptions,
 } from './export/token-pipeline.js';
-export { installEnforcement } from './http/enforcement.js';
+export { type EnforcementOptions, installEnforcement } from './http/enforcement.js';
+export {
+  DEFAULT_REQUIRE_EXEMPT,
+  EctRequirePolicyError,
+  parseRequirePolicy,
+  REQUIRE_NONE,
+  type RequirePolicy,
+  requirePolicyFromEnv,
+  tokenRequired,
+} from './http/require-policy.js';
 export {
   type HookDeps,
   httpResponseHook,

@@ -35,7 +35,8 @@ export interface EctNodeSdk {
  */
 export async function startEctNodeSdk(config: EctEnvConfig = configFromEnv()): Promise<EctNodeSdk> {
   const bridge = config.mode === 'off' ? undefined : await createEctBridgeFromConfig(config);
-  if (bridge?.mode === 'enforce') installEnforcement(bridge.propagator);
+  if (bridge !== undefined)
+    installEnforcement(bridge.propagator, { mode: bridge.mode, require: config.require, stats: bridge.stats });
 
   const spanExporters: SpanExporter[] = [];
   const logExporters: LogRecordExporter[] = [];

@@ -12,6 +12,7 @@ export type EctCounter =
   | 'token_logs.export_failed'
   | 'incoming.verified'
   | 'incoming.rejected'
+  | 'incoming.missing'
   | 'responses.tagged'
   | 'spans.untracked'
   | 'hooks.failed'
@@ -28,6 +29,7 @@ const DESCRIPTIONS: Record<EctCounter, string> = {
   'token_logs.export_failed': 'token log records whose export failed',
   'incoming.verified': 'incoming Execution-Context tokens that verified',
   'incoming.rejected': 'incoming Execution-Context tokens that failed verification',
+  'incoming.missing': 'requests without an Execution-Context token on a route that requires one (ECT_REQUIRE)',
   'responses.tagged': 'responses that carried the server span token back',
   'spans.untracked': 'spans started past the live-span limit (spans that never end?), left without a token',
   'crypto.fallbacks': 'signatures a crypto pool worker could not make, made in the event loop instead',

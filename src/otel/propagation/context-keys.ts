@@ -11,6 +11,12 @@ export const INCOMING_TOKENS = createContextKey('otel-ect incoming tokens');
 export const INCOMING_FAILURES = createContextKey('otel-ect incoming failures');
 /** The verification failures of incoming tokens still being checked in the crypto pool. */
 export const INCOMING_VERDICT = createContextKey('otel-ect incoming verdict');
+/**
+ * The carrier `extract` read (for `node:http`, the request's `headers` object): lets the
+ * enforcement guard tell that the active context was extracted from *this* request, so it may use
+ * the failures above instead of verifying again.
+ */
+export const INCOMING_CARRIER = createContextKey('otel-ect incoming carrier');
 /** An application-chosen workflow id for spans started in this context. */
 export const WORKFLOW_ID = createContextKey('otel-ect workflow id');
 

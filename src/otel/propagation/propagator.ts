@@ -17,7 +17,7 @@ import { EXECUTION_CONTEXT_HEADER } from '../../base/conventions.js';
 import { formatExecutionContext, parseExecutionContext } from '../../token/header.js';
 import type { EctVerifier } from '../../token/verify.js';
 import { boundSpanContext } from '../processor/binding.js';
-import { INCOMING_FAILURES, INCOMING_TOKENS, INCOMING_VERDICT } from './context-keys.js';
+import { INCOMING_CARRIER, INCOMING_FAILURES, INCOMING_TOKENS, INCOMING_VERDICT } from './context-keys.js';
 import type { SpanLike } from '../processor/live-spans.js';
 import { remoteToken, type TokenRef } from '../processor/token-ref.js';
 import { EctStats, guard } from '../stats.js';
@@ -167,14 +167,15 @@ export class EctPropagator implements TextMapPropagator {
 
   #extract(context: Context, carrier: unknown, getter: TextMapGetter): Context {
     const raw = getter.get(carrier, EXECUTION_CONTEXT_HEADER);
-    if (raw === undefined || (Array.isArray(raw) && raw.length === 0)) return context;
+    // Marked even without a token: the enforcement guard then knows the server span is this request's.
+    let next = context.setValue(INCOMING_CARRIER, carrier);
+    if (raw === undefined || (Array.isArray(raw) && raw.length === 0)) return next;
     const callerSpanId = trace.getSpanContext(context)?.spanId ?? '';
     const pool = this.#deferTo;
     const { tokens, failures, verdict } =
       pool?.offThread === true
         ? this.#receive(raw, callerSpanId, pool)
         : { ...this.verifyValues(raw, callerSpanId), verdict: undefined };
-    let next = context;
     if (tokens.length > 0) next = next.setValue(INCOMING_TOKENS, tokens);
     if (failures.length > 0) next = next.setValue(INCOMING_FAILURES, failures);
     if (verdict !== undefined) next = next.setValue(INCOMING_VERDICT, verdict);

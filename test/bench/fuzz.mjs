@@ -76,8 +76,17 @@ function runTarget(target, seconds, seed, hangMs) {
       clearInterval(watch);
       resolve(report);
     };
+    const started = Date.now();
     const watch = setInterval(() => {
       const beat = Atomics.load(heartbeat, 0);
+      if (beat === 0) {
+        // Still setting up (imports, keys, signed samples): not fuzzing yet.
+        if (Date.now() - started > 120_000) {
+          void worker.terminate();
+          finish({ verdict: 'CRASH: the worker did not start fuzzing within 120 s' });
+        }
+        return;
+      }
       if (beat !== last) {
         last = beat;
         stillSince = Date.now();
@@ -366,6 +375,7 @@ async function fuzzWorker({ target, seconds, seed, heartbeat, input }) {
     ),
     verifySync: fc.property(tokenLike, (token) => attempt(token, () => verifier.verifySync(token))),
   }[target];
+  Atomics.store(heartbeat, 0, 1); // set up: the watch for hangs starts now
   const outcome = fc.check(property, {
     seed,
     numRuns: Number.MAX_SAFE_INTEGER,

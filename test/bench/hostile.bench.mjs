@@ -10,8 +10,9 @@
 //   2. jwks: ECT_JWKS_URL pointing at a server that hangs, or answers 50 MB: how long a fetch may
 //      wait, the service's RSS (now and peak), fetches made, failures counted (ect.jwks.fetch_failed).
 //   3. otlp: the OTLP endpoint up (a sink that answers 200) and then down (connection refused), each
-//      for BENCH_OTLP_SECONDS under load: RSS each second, throughput down ÷ up (target ≥ 0.90),
-//      export failures and drops as the bridge counts them.
+//      for BENCH_OTLP_SECONDS under load: RSS each second, heap and RSS after a full collection
+//      before and after the run (the service runs with --expose-gc; GET /gc), throughput down ÷ up
+//      (target ≥ 0.90), export failures and drops as the bridge counts them.
 // Counters are read from the service's own Prometheus endpoint (OTEL_METRICS_EXPORTER=prometheus).
 //
 // npm run build && node test/bench/hostile.bench.mjs [input] [jwks] [otlp]   (default: all three)
@@ -154,6 +155,15 @@ async function check(service, headers = {}) {
   }
 }
 
+/** Heap used and RSS after a full collection in the service (GET /gc, --expose-gc), MiB. */
+async function collected(service) {
+  const body = await (
+    await fetch(`http://127.0.0.1:${service.port}/gc`, { signal: AbortSignal.timeout(10_000) })
+  ).json();
+  if (!body.collected) throw new Error('the service was not started with --expose-gc');
+  return { heap: body.heapUsed / 2 ** 20, rss: body.rss / 2 ** 20 };
+}
+
 /** The service's `ect.*` counters from its Prometheus endpoint (name without `ect_` and `_total`). */
 async function counters(service) {
   const text = await (await fetch(`http://127.0.0.1:${service.promPort}/metrics`)).text();
@@ -201,8 +211,9 @@ async function inputBench() {
   const service = await start('hostile-input', {}, ['--max-http-header-size=131072']);
   try {
     const good = goodToken();
-    // Tokens never seen before, one per request: the first sight of each costs a verification.
-    const fresh = Array.from({ length: 4000 }, goodToken);
+    // Tokens never seen before, one per request (more than the 4096 verified tokens the propagator
+    // keeps): each costs a verification.
+    const fresh = Array.from({ length: 20_000 }, goodToken);
     let next = 0;
     const deep = deepestExtToken();
     const hundred = Array.from({ length: 100 }, goodToken);
@@ -397,24 +408,28 @@ async function otlpBench() {
   try {
     for (const state of ['up', 'down']) {
       const endpoint = state === 'up' ? sink.url : `http://127.0.0.1:${await freePort()}`;
-      const service = await start(`otlp-${state}`, {
-        OTEL_TRACES_EXPORTER: 'otlp',
-        OTEL_LOGS_EXPORTER: 'otlp',
-        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
-      });
+      const service = await start(
+        `otlp-${state}`,
+        { OTEL_TRACES_EXPORTER: 'otlp', OTEL_LOGS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: endpoint },
+        ['--expose-gc'],
+      );
       try {
         const token = goodToken();
         const headers = () => ({ 'execution-context': token });
         await load(service.port, 3, headers); // warm-up
+        const collectedBefore = await collected(service);
         const samples = [];
         const sampler = setInterval(() => samples.push(memoryOf(service.child.pid).rss), 1000);
         const sinkBefore = { ...sink.stats };
         const m = await measured(service, seconds, headers);
         clearInterval(sampler);
+        const collectedAfter = await collected(service);
         const c = await counters(service);
         const after = await check(service, { 'execution-context': goodToken() });
         rows.push({
           state,
+          collectedBefore,
+          collectedAfter,
           m,
           samples,
           c,
@@ -435,14 +450,14 @@ async function otlpBench() {
     `\n3. OTLP endpoint up (a sink answering 200) and down (connection refused), ${seconds} s of load each after 3 s warm-up, traces and token logs over OTLP http/protobuf; RSS sampled each second, MiB.`,
   );
   console.log(
-    '| endpoint | req/s | p99 ms | service CPU µs/req | non-2xx | errors | RSS first | RSS median | RSS max | RSS last | last-half slope MiB/min | spans ended (2 per request) | spans.export_failed | token_logs.export_failed | tokens.export_dropped | tokens.signed | sink requests (MB) | after |',
+    '| endpoint | req/s | p99 ms | service CPU µs/req | non-2xx | errors | RSS first | RSS median | RSS max | RSS last | last-half slope MiB/min | heap after full GC: before → after the run | RSS after full GC: before → after | spans ended (2 per request) | spans.export_failed | token_logs.export_failed | tokens.export_dropped | tokens.signed | sink requests (MB) | after |',
   );
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const r of rows) {
     const half = r.samples.slice(Math.floor(r.samples.length / 2));
     const slope = half.length > 1 ? ((half.at(-1) - half[0]) / (half.length - 1)) * 60 : Number.NaN;
     console.log(
-      `| ${r.state} | ${int(r.m.rps)} | ${r.m.p99} | ${int(r.m.cpuPerReq)} | ${r.m.non2xx} | ${r.m.errors} | ${fmt(r.samples[0], 0)} | ${fmt(q(r.samples, 0.5), 0)} | ${fmt(Math.max(...r.samples), 0)} | ${fmt(r.samples.at(-1), 0)} | ${fmt(slope, 1)} | ${int(2 * r.m.total)} | ${r.c.spans_export_failed} | ${r.c.token_logs_export_failed} | ${r.c.tokens_export_dropped} | ${r.c.tokens_signed} | ${r.sink.requests} (${fmt(r.sink.bytes / 1e6, 1)}) | ${r.after.status} |`,
+      `| ${r.state} | ${int(r.m.rps)} | ${r.m.p99} | ${int(r.m.cpuPerReq)} | ${r.m.non2xx} | ${r.m.errors} | ${fmt(r.samples[0], 0)} | ${fmt(q(r.samples, 0.5), 0)} | ${fmt(Math.max(...r.samples), 0)} | ${fmt(r.samples.at(-1), 0)} | ${fmt(slope, 1)} | ${fmt(r.collectedBefore.heap, 0)} → ${fmt(r.collectedAfter.heap, 0)} | ${fmt(r.collectedBefore.rss, 0)} → ${fmt(r.collectedAfter.rss, 0)} | ${int(2 * r.m.total)} | ${r.c.spans_export_failed} | ${r.c.token_logs_export_failed} | ${r.c.tokens_export_dropped} | ${r.c.tokens_signed} | ${r.sink.requests} (${fmt(r.sink.bytes / 1e6, 1)}) | ${r.after.status} |`,
     );
   }
   const up = rows.find((r) => r.state === 'up').m.rps;

@@ -340,6 +340,7 @@ async function fuzzWorker({ target, seconds, seed, heartbeat, input }) {
   );
 
   const stats = { runs: 0, returned: 0, threw: 0, codes: {}, slowestMs: 0, slowestInput: '', failure: undefined };
+  let slowest;
   /** Runs one call: counts it, times it, and fails on anything but a return or an EctError. */
   function attempt(value, call) {
     publish(value);
@@ -360,8 +361,7 @@ async function fuzzWorker({ target, seconds, seed, heartbeat, input }) {
       const ms = performance.now() - t0;
       if (ms > stats.slowestMs) {
         stats.slowestMs = ms;
-        const text = typeof value === 'string' ? value : JSON.stringify(value);
-        stats.slowestInput = `${text.length} chars: ${text.slice(0, 160)}`;
+        slowest = { value, call };
       }
     }
     return true;
@@ -383,6 +383,20 @@ async function fuzzWorker({ target, seconds, seed, heartbeat, input }) {
     markInterruptAsFailure: false,
     endOnFailure: true,
   });
+  // The slowest call again, best of 5: a garbage collection or a busy machine can stretch one call;
+  // an input that is itself slow stays slow.
+  if (slowest !== undefined) {
+    let best = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      try {
+        slowest.call();
+      } catch {}
+      best = Math.min(best, performance.now() - t0);
+    }
+    const text = typeof slowest.value === 'string' ? slowest.value : JSON.stringify(slowest.value);
+    stats.slowestInput = `${best.toFixed(2)} ms re-timed (best of 5); ${text.length} chars: ${text.slice(0, 120)}`;
+  }
   let verdict = 'ok';
   let detail;
   if (outcome.failed) {

@@ -70,7 +70,8 @@ export interface EctPropagatorOptions {
 /**
  * `TextMapPropagator` for the `Execution-Context` field. `inject` writes the signed tokens of the
  * active (client) span's start predecessors, signing them now if needed and folding them into a join
- * token when they would not fit; `extract` verifies every incoming token and puts the valid ones in
+ * token when they would not fit, one token per field line on HTTP requests (a comma list where the
+ * carrier holds one value per field); `extract` verifies every incoming token and puts the valid ones in
  * the context as the next server span's start predecessors, and the failures beside them (recorded
  * on that span; refused by {@link installEnforcement} in enforce mode). Use it in a
  * `CompositePropagator` beside W3C trace context and baggage.

@@ -17,7 +17,8 @@
 //
 // npm run build && node test/bench/hostile.bench.mjs [input] [jwks] [otlp]   (default: all three)
 // Environment: BENCH_HOSTILE_SECONDS (4: load per input case), BENCH_HOSTILE_CONNECTIONS (10),
-// BENCH_JWKS_SECONDS (15), BENCH_JWKS_MB (50), BENCH_OTLP_SECONDS (60), BENCH_HOSTILE_MODE (record).
+// BENCH_JWKS_SECONDS (15), BENCH_JWKS_MB (50), BENCH_OTLP_SECONDS (60), BENCH_OTLP_STATES (up,down),
+// BENCH_HOSTILE_MODE (record).
 import { sign as cryptoSign, randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
@@ -407,7 +408,7 @@ async function otlpBench() {
   const sink = await otlpSink();
   const rows = [];
   try {
-    for (const state of ['up', 'down']) {
+    for (const state of (process.env.BENCH_OTLP_STATES ?? 'up,down').split(',')) {
       const endpoint = state === 'up' ? sink.url : `http://127.0.0.1:${await freePort()}`;
       const service = await start(
         `otlp-${state}`,
@@ -421,9 +422,21 @@ async function otlpBench() {
         const collectedBefore = await collected(service);
         const samples = [];
         const sampler = setInterval(() => samples.push(memoryOf(service.child.pid).rss), 1000);
+        // Every 30 s, memory after a full collection: levelling off means bounded, rising means a leak.
+        const series = [];
+        const started = Date.now();
+        const gcSampler = setInterval(
+          () =>
+            void collected(service).then(
+              (m) => series.push({ t: Math.round((Date.now() - started) / 1000), ...m }),
+              () => {},
+            ),
+          30_000,
+        );
         const sinkBefore = { ...sink.stats };
         const m = await measured(service, seconds, headers);
         clearInterval(sampler);
+        clearInterval(gcSampler);
         const collectedAfter = await collected(service);
         const c = await counters(service);
         const after = await check(service, { 'execution-context': goodToken() });
@@ -431,6 +444,7 @@ async function otlpBench() {
           state,
           collectedBefore,
           collectedAfter,
+          series,
           m,
           samples,
           c,
@@ -463,9 +477,15 @@ async function otlpBench() {
       `| ${r.state} | ${int(r.m.rps)} | ${r.m.p99} | ${int(r.m.cpuPerReq)} | ${r.m.non2xx} | ${r.m.errors} | ${fmt(r.samples[0], 0)} | ${fmt(q(r.samples, 0.5), 0)} | ${fmt(Math.max(...r.samples), 0)} | ${fmt(r.samples.at(-1), 0)} | ${fmt(slope, 1)} | ${fmt(r.collectedBefore.heap, 0)} → ${fmt(r.collectedAfter.heap, 0)} | ${fmt(r.collectedBefore.external, 0)} → ${fmt(r.collectedAfter.external, 0)} | ${fmt(r.collectedBefore.rss, 0)} → ${fmt(r.collectedAfter.rss, 0)} | ${int(2 * r.m.total)} | ${r.c.spans_export_failed} | ${r.c.token_logs_export_failed} | ${r.c.tokens_export_dropped} | ${r.c.tokens_signed} | ${r.sink.requests} (${fmt(r.sink.bytes / 1e6, 1)}) | ${r.after.status} |`,
     );
   }
-  const up = rows.find((r) => r.state === 'up').m.rps;
-  const down = rows.find((r) => r.state === 'down').m.rps;
-  console.log(`Target throughput down ≥ 0.90× up: ${fmt(down / up)}× — ${down / up >= 0.9 ? 'met' : 'MISSED'}.`);
+  for (const r of rows) {
+    const points = r.series.map((p) => `${p.t} s: ${fmt(p.heap, 0)} / ${fmt(p.external, 0)} / ${fmt(p.rss, 0)}`);
+    if (points.length > 0)
+      console.log(`${r.state}: after a full GC, heap / external / RSS MiB at ${points.join('; ')}`);
+  }
+  const up = rows.find((r) => r.state === 'up')?.m.rps;
+  const down = rows.find((r) => r.state === 'down')?.m.rps;
+  if (up !== undefined && down !== undefined)
+    console.log(`Target throughput down ≥ 0.90× up: ${fmt(down / up)}× — ${down / up >= 0.9 ? 'met' : 'MISSED'}.`);
   console.log(
     'Counted: export failures (ect.spans.export_failed, ect.token_logs.export_failed, ect.tokens.export_dropped). Not counted by the bridge: spans the SDK BatchSpanProcessor drops when its queue (OTEL_BSP_MAX_QUEUE_SIZE, 2048) is full; the SDK only logs those.',
   );

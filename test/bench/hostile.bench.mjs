@@ -162,7 +162,8 @@ async function collected(service) {
     await fetch(`http://127.0.0.1:${service.port}/gc`, { signal: AbortSignal.timeout(10_000) })
   ).json();
   if (!body.collected) throw new Error('the service was not started with --expose-gc');
-  return { heap: body.heapUsed / 2 ** 20, rss: body.rss / 2 ** 20, external: body.external / 2 ** 20 };
+  const mib = (bytes) => bytes / 2 ** 20;
+  return { heap: mib(body.heapUsed), heapTotal: mib(body.heapTotal), rss: mib(body.rss), external: mib(body.external) };
 }
 
 /** The service's `ect.*` counters from its Prometheus endpoint (name without `ect_` and `_total`). */
@@ -478,9 +479,11 @@ async function otlpBench() {
     );
   }
   for (const r of rows) {
-    const points = r.series.map((p) => `${p.t} s: ${fmt(p.heap, 0)} / ${fmt(p.external, 0)} / ${fmt(p.rss, 0)}`);
+    const points = r.series.map(
+      (p) => `${p.t} s: ${fmt(p.heap, 0)} / ${fmt(p.heapTotal, 0)} / ${fmt(p.external, 0)} / ${fmt(p.rss, 0)}`,
+    );
     if (points.length > 0)
-      console.log(`${r.state}: after a full GC, heap / external / RSS MiB at ${points.join('; ')}`);
+      console.log(`${r.state}: after a full GC, heap used / heap total / external / RSS MiB at ${points.join('; ')}`);
   }
   const up = rows.find((r) => r.state === 'up')?.m.rps;
   const down = rows.find((r) => r.state === 'down')?.m.rps;

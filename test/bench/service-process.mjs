@@ -13,6 +13,8 @@ const children = new Set();
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
+// Interrupted: exit through the handler above, so no service is left running.
+for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => process.exit(130));
 
 /**
  * Starts `config.script` (default otel-service.mjs) under `node --import config.preload`, with the

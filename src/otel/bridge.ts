@@ -225,13 +225,18 @@ export async function createEctBridgeFromConfig(
     );
   }
   let keys: KeyResolver;
+  // Fetch failures are counted on the bridge's stats, which exist once the bridge does.
+  let bridge: EctBridge | undefined;
   if (config.jwksUrl !== undefined)
     keys = new RemoteJwksResolver(new URL(config.jwksUrl), {
-      onError: (e) => diag.warn(`otel-ect: JWKS fetch failed: ${String(e)}`),
+      onError: (e) =>
+        bridge === undefined
+          ? diag.warn(`otel-ect: JWKS fetch failed: ${String(e)}`)
+          : bridge.stats.fail('jwks.fetch_failed', e),
     });
   else if (config.jwksFile !== undefined) keys = await loadVerificationKeys(config.jwksFile);
   else keys = new DirectoryJwksResolver(config.jwksDir);
-  return createEctBridge({
+  bridge = createEctBridge({
     signingKey,
     keys,
     trustDomain: config.trustDomain,
@@ -249,4 +254,5 @@ export async function createEctBridgeFromConfig(
     maxKnownTokens: Math.max(8192, 4 * (config.batchSpanProcessor.maxQueueSize ?? 2048)),
     ...extra,
   });
+  return bridge;
 }

@@ -16,7 +16,8 @@ export type EctCounter =
   | 'responses.tagged'
   | 'spans.untracked'
   | 'hooks.failed'
-  | 'crypto.fallbacks';
+  | 'crypto.fallbacks'
+  | 'jwks.fetch_failed';
 
 const DESCRIPTIONS: Record<EctCounter, string> = {
   'tokens.issued': 'ECTs issued (claims fixed) for spans',
@@ -33,6 +34,8 @@ const DESCRIPTIONS: Record<EctCounter, string> = {
   'responses.tagged': 'responses that carried the server span token back',
   'spans.untracked': 'spans started past the live-span limit (spans that never end?), left without a token',
   'crypto.fallbacks': 'signatures a crypto pool worker could not make, made in the event loop instead',
+  'jwks.fetch_failed':
+    'fetches of the remote JWK Set (ECT_JWKS_URL) that failed: unreachable, timed out, too large or not a JWK Set',
   'hooks.failed': 'internal failures caught in a span processor, propagator or hook (never thrown into the app)',
 };
 

@@ -52,22 +52,41 @@ export function parseExecutionContext(
   return tokens;
 }
 
-/**
- * Joins tokens into one field value (a comma list: a setter can only write one line). Throws
- * {@link EctHeaderLimitError} when they would break the limits, so the caller folds them into a
- * join token first.
- *
- * @example headers.set('execution-context', formatExecutionContext([a, b]));
- */
-export function formatExecutionContext(tokens: readonly string[], limits: HeaderLimits = {}): string {
+function checkFits(tokens: readonly string[], limits: HeaderLimits): void {
   const { maxTokens, maxBytes, maxTokenBytes } = limitsOf(limits);
   if (tokens.length > maxTokens)
     throw new EctHeaderLimitError(`${tokens.length} tokens, over ${maxTokens} per message`);
   if (tokens.some((token) => token.length > maxTokenBytes))
     throw new EctHeaderLimitError(`a token is over ${maxTokenBytes} bytes`);
-  const value = tokens.join(', ');
-  if (value.length > maxBytes) throw new EctHeaderLimitError(`${value.length} bytes, over ${maxBytes} per message`);
-  return value;
+  // Counted as one comma list (the larger of the two forms), so a message that fits as separate
+  // lines also fits when a carrier can only take one line.
+  const bytes = tokens.reduce((sum, token) => sum + token.length, Math.max(0, tokens.length - 1) * 2);
+  if (bytes > maxBytes) throw new EctHeaderLimitError(`${bytes} bytes, over ${maxBytes} per message`);
+}
+
+/**
+ * Joins tokens into one field value, a comma list: the form for a carrier that can hold only one
+ * line per field. Prefer {@link formatExecutionContextLines} where the carrier can repeat a field.
+ * Throws {@link EctHeaderLimitError} when they would break the limits, so the caller folds them
+ * into a join token first.
+ *
+ * @example headers.set('execution-context', formatExecutionContext([a, b]));
+ */
+export function formatExecutionContext(tokens: readonly string[], limits: HeaderLimits = {}): string {
+  checkFits(tokens, limits);
+  return tokens.join(', ');
+}
+
+/**
+ * The field lines of one message, one token each: the form the draft and its peers read (a peer
+ * that takes each line as one JWT loses every token of a comma list). Same limits as
+ * {@link formatExecutionContext}.
+ *
+ * @example for (const line of formatExecutionContextLines([a, b])) rawHeaders.push('execution-context', line);
+ */
+export function formatExecutionContextLines(tokens: readonly string[], limits: HeaderLimits = {}): string[] {
+  checkFits(tokens, limits);
+  return tokens.slice();
 }
 
 /**

@@ -12,7 +12,13 @@ export { checkClaims, checkTimes, readClaims } from './check-claims.js';
 export { resolveVerifyOptions, type VerifyOptions, type ResolvedVerifyOptions } from './options.js';
 export { MemoryReplayCache, type ReplayStore, type MemoryReplayCacheOptions } from './replay.js';
 export { hashOctets, hashStream, type HashMode } from './hash.js';
-export { parseExecutionContext, formatExecutionContext, fitsExecutionContext, type HeaderLimits } from './header.js';
+export {
+  parseExecutionContext,
+  formatExecutionContext,
+  formatExecutionContextLines,
+  fitsExecutionContext,
+  type HeaderLimits,
+} from './header.js';
 export { decodeUnverified } from './decode.js';
 export {
   CryptoPool,

@@ -5,6 +5,7 @@
 //
 //   GET /        the measured route: a child span (doing $BENCH_SERVICE_WORK_ITERATIONS loop iterations
 //                of CPU work, default 0), then a small JSON body
+//   GET /gc      (with --expose-gc) runs a full collection and reports process.memoryUsage()
 //   GET /check   no child span; reports what the active (server) span looks like, for the bench's
 //                sanity checks: is it recording, its ect.jti, and ect.incoming.rejected
 import http from 'node:http';
@@ -25,6 +26,14 @@ function work(iterations) {
 let served = 0;
 
 const server = http.createServer((request, response) => {
+  if (request.url === '/gc') {
+    // For hostile.bench.mjs under --expose-gc: memory after a full collection, which (unlike RSS)
+    // tells a leak from a heap V8 has not yet bothered to shrink.
+    globalThis.gc?.();
+    const memory = process.memoryUsage();
+    send(response, { collected: typeof globalThis.gc === 'function', ...memory });
+    return;
+  }
   if (request.url === '/check') {
     const span = trace.getActiveSpan();
     const attributes = span?.attributes ?? {};

@@ -21,11 +21,10 @@
 // BENCH_HTTP_CONNECTIONS (10), BENCH_SERVICE_WORK_US (0: CPU the handler burns per request),
 // BENCH_HTTP_CONFIGS (off,plain,record,enforce: a subset to run); to profile the services:
 // BENCH_HTTP_CONFIGS=record BENCH_SERVICE_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
-import { execFileSync, spawn } from 'node:child_process';
 import { sign as cryptoSign, randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { context, SpanKind } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -35,9 +34,9 @@ import autocannon from 'autocannon';
 import { createEctBridge, EctSpanProcessor } from '../../dist/otel/index.js';
 import { EctSigner, newClaims } from '../../dist/token/index.js';
 import { generateSigningKey, publicJwkOf } from '../../dist/keys/index.js';
+import { cpuSecondsOf, startService as startServiceProcess, stopService } from './service-process.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '../..');
 const env = (name, fallback) => (process.env[name] === undefined ? fallback : Number(process.env[name]));
 const ISSUER = 'spiffe://example.org/service/bench';
 const SPANS_PER_REQUEST = 4;
@@ -267,7 +266,6 @@ function profileProcessor(seconds) {
 // ---------------------------------------------------------------------------------------------
 // 2. HTTP service under load
 
-const SERVICE = join(here, 'otel-service.mjs');
 const CONFIGS = [
   { id: 'off', name: 'ECT_MODE=off (otel-ect/register)', preload: 'otel-ect/register', env: { ECT_MODE: 'off' } },
   {
@@ -279,81 +277,9 @@ const CONFIGS = [
   { id: 'record', name: 'bridge, ECT_MODE=record', preload: 'otel-ect/register', env: { ECT_MODE: 'record' } },
   { id: 'enforce', name: 'bridge, ECT_MODE=enforce', preload: 'otel-ect/register', env: { ECT_MODE: 'enforce' } },
 ];
-const children = new Set();
-process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
-
 function startService(config, home) {
-  const childEnv = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith('ECT_') && !k.startsWith('OTEL_')),
-  );
-  Object.assign(childEnv, {
-    ECT_HOME: home,
-    OTEL_SERVICE_NAME: `bench-${config.id}`,
-    OTEL_TRACES_EXPORTER: 'none',
-    OTEL_LOGS_EXPORTER: 'none',
-    OTEL_METRICS_EXPORTER: 'none',
-    ...config.env,
-  });
-  const extra = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-  const child = spawn(process.execPath, [...extra, '--import', config.preload, SERVICE], {
-    cwd: root,
-    env: childEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((resolveStart, reject) => {
-    let stdout = '';
-    const timer = setTimeout(() => fail(new Error('did not listen within 30 s')), 30_000);
-    const fail = (error) => {
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      reject(new Error(`${config.name}: ${error.message}\n${stderr}`));
-    };
-    child.once('exit', (code, signal) => fail(new Error(`exited (${code ?? signal}) before listening`)));
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      const match = /LISTENING (\d+)/.exec(stdout);
-      if (match) {
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        resolveStart({ ...config, child, port: Number(match[1]), stderr: () => stderr });
-      }
-    });
-  });
-}
-
-async function stopService(service) {
-  const { child } = service;
-  if (child.exitCode !== null || child.signalCode !== null) return children.delete(child);
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-  children.delete(child);
-}
-
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** CPU seconds a child has used (Linux /proc; NaN elsewhere). */
-function cpuSecondsOf(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime
-  } catch {
-    return Number.NaN;
-  }
+  const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  return startServiceProcess(config, home, { nodeArgs });
 }
 
 async function httpBench() {

@@ -37,7 +37,8 @@ cp -r "$root/src" "$root/dist" "$work/"
 mkdir -p "$work/test/unit" "$work/test/integration"
 cp -r "$root/test/helpers" "$work/test/"
 cp -r "$root/test/unit/otel" "$work/test/unit/"
-cp -r "$root/test/integration/fixtures" "$root/test/integration/transport.test.ts" "$work/test/integration/"
+cp -r "$root/test/integration/fixtures" "$root/test/integration/transport.test.ts" "$root/test/integration/field-lines.test.ts" \
+  "$work/test/integration/"
 cp "$root/tsconfig.json" "$root/vitest.config.ts" "$work/"
 
 cd "$work"
@@ -49,4 +50,5 @@ JSON
 "$node22" "$root/node_modules/typescript/bin/tsc" -p tsconfig.shapes.json
 echo "compat: structural SDK interfaces match the SDK 3.x line"
 echo "compat: $("$node22" --version), @opentelemetry/api $(node -p 'require("./node_modules/@opentelemetry/api/package.json").version'), sdk-trace $(node -p 'require("./node_modules/@opentelemetry/sdk-trace/package.json").version'), sdk-node $(node -p 'require("./node_modules/@opentelemetry/sdk-node/package.json").version')"
-PATH="$(dirname "$node22"):$PATH" "$node22" node_modules/vitest/vitest.mjs run test/unit/otel test/integration/transport.test.ts
+PATH="$(dirname "$node22"):$PATH" "$node22" node_modules/vitest/vitest.mjs run test/unit/otel test/integration/transport.test.ts \
+  test/integration/field-lines.test.ts

@@ -1,5 +1,6 @@
 import { isTracingSuppressed } from '@opentelemetry/core';
 import {
+  SpanKind,
   trace,
   type Context,
   type TextMapGetter,
@@ -14,13 +15,37 @@ import type { CryptoPool } from '../../token/crypto-pool.js';
 import { decodeUnverified } from '../../token/decode.js';
 import { BoundedMap } from '../../base/bounded-map.js';
 import { EXECUTION_CONTEXT_HEADER } from '../../base/conventions.js';
-import { formatExecutionContext, parseExecutionContext } from '../../token/header.js';
+import { formatExecutionContext, formatExecutionContextLines, parseExecutionContext } from '../../token/header.js';
 import type { EctVerifier } from '../../token/verify.js';
 import { boundSpanContext } from '../processor/binding.js';
 import { INCOMING_CARRIER, INCOMING_FAILURES, INCOMING_TOKENS, INCOMING_VERDICT } from './context-keys.js';
 import type { SpanLike } from '../processor/live-spans.js';
 import { remoteToken, type TokenRef } from '../processor/token-ref.js';
 import { EctStats, guard } from '../stats.js';
+
+/**
+ * True when `inject` may replace the comma list it just wrote with one token per field line.
+ *
+ * `TextMapSetter.set` takes one string, and a generic carrier may hold one value per field (gRPC
+ * metadata, a `Headers` object whose `set` replaces, a message's attribute map), so the comma list
+ * always goes through the setter first. Both HTTP clients we instrument inject into a fresh plain
+ * object with the API's default setter (`carrier[key] = value`), and both turn an array value into
+ * repeated lines: `@opentelemetry/instrumentation-http` passes the object as the request's
+ * `options.headers`, where Node's `setHeader` writes one line per element; `instrumentation-undici`
+ * (fetch) hands each entry to undici's `Request.addHeader`, which writes one line per element too.
+ * So the array is written only when the setter was seen to store our string verbatim as a property
+ * of a plain object (what the default setter does, whichever copy of the API it comes from) and
+ * the span is an HTTP-style CLIENT span: a messaging PRODUCER that injects into a plain header
+ * table keeps the single string its receivers expect. Calling the setter once per token instead
+ * would not work: the default setter overwrites, so only the last token would remain.
+ */
+function writesHeaderLines(span: unknown, carrier: unknown, joined: string): boolean {
+  if (typeof carrier !== 'object' || carrier === null) return false;
+  const prototype = Object.getPrototypeOf(carrier);
+  if (prototype !== Object.prototype && prototype !== null) return false;
+  if ((carrier as Record<string, unknown>)[EXECUTION_CONTEXT_HEADER] !== joined) return false;
+  return (span as { kind?: SpanKind }).kind === SpanKind.CLIENT;
+}
 
 /** Where `inject` finds the tokens a request must carry: the processor's `frontiers`. */
 export interface InjectionSource {
@@ -54,7 +79,8 @@ export interface EctPropagatorOptions {
 /**
  * `TextMapPropagator` for the `Execution-Context` field. `inject` writes the signed tokens of the
  * active (client) span's start predecessors, signing them now if needed and folding them into a join
- * token when they would not fit; `extract` verifies every incoming token and puts the valid ones in
+ * token when they would not fit, one token per field line on HTTP requests (a comma list where the
+ * carrier holds one value per field); `extract` verifies every incoming token and puts the valid ones in
  * the context as the next server span's start predecessors, and the failures beside them (recorded
  * on that span; refused by {@link installEnforcement} in enforce mode). Use it in a
  * `CompositePropagator` beside W3C trace context and baggage.
@@ -88,7 +114,12 @@ export class EctPropagator implements TextMapPropagator {
       if (span === undefined) return;
       const tokens = this.#frontiers.tokensToInject(span);
       if (tokens.length === 0) return;
-      setter.set(carrier, EXECUTION_CONTEXT_HEADER, formatExecutionContext(tokens.map((t) => t.compact())));
+      const compact = tokens.map((t) => t.compact());
+      const joined = formatExecutionContext(compact);
+      setter.set(carrier, EXECUTION_CONTEXT_HEADER, joined);
+      if (compact.length > 1 && writesHeaderLines(span, carrier, joined)) {
+        (carrier as Record<string, unknown>)[EXECUTION_CONTEXT_HEADER] = formatExecutionContextLines(compact);
+      }
     });
   }
 

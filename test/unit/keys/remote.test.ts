@@ -149,4 +149,66 @@ describe('resolveSync (sync path) with a remote JWK Set', () => {
     expect(resolver.resolveSync(k1.kid)?.kid).toBe(k1.kid);
     state.status = 200;
   });
+
+  it('a failing URL is fetched once per cooldown, and each failure reported once, however many callers ask', async () => {
+    state.status = 503;
+    const errors: unknown[] = [];
+    const resolver = new RemoteJwksResolver(url, { cooldownMs: 60_000, onError: (error) => errors.push(error) });
+    const before = state.requests;
+    // Concurrent callers join one fetch; its failure is reported once.
+    await Promise.all([resolver.resolve(k1.kid), resolver.resolve(k2.kid), resolver.refresh().catch(() => {})]);
+    for (let i = 0; i < 50; i++) expect(resolver.resolveSync(k3.kid)).toBeUndefined();
+    await resolver.resolve(k3.kid);
+    await sleep(50);
+    expect(state.requests - before).toBe(1);
+    expect(errors).toHaveLength(1);
+    state.status = 200;
+  });
+});
+
+describe('an oversized JWK Set', () => {
+  /** A server whose set is padded to `bytes`, sent with or without Content-Length. */
+  async function paddedServer(bytes: number, withLength: boolean) {
+    const body = JSON.stringify({ keys: [publicJwkOf(k1)], pad: 'p'.repeat(bytes) });
+    const padded = createServer((_request, res) => {
+      let sent = 0;
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        ...(withLength ? { 'content-length': Buffer.byteLength(body) } : {}),
+      });
+      // In 64 KiB pieces, so a client that stops reading leaves the rest unsent.
+      const pump = () => {
+        while (sent < body.length) {
+          const piece = body.slice(sent, sent + 65_536);
+          sent += piece.length;
+          if (!res.write(piece)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      res.on('error', () => {});
+      pump();
+    });
+    await new Promise<void>((resolve) => padded.listen(0, '127.0.0.1', resolve));
+    const address = padded.address() as AddressInfo;
+    return { url: new URL(`http://127.0.0.1:${address.port}/jwks.json`), server: padded };
+  }
+
+  for (const withLength of [true, false]) {
+    it(`fails the fetch past maxBytes (${withLength ? 'Content-Length' : 'chunked'}), keeps no key, says why`, async () => {
+      const big = await paddedServer(8 << 20, withLength);
+      try {
+        const errors: unknown[] = [];
+        const resolver = new RemoteJwksResolver(big.url, { maxBytes: 1 << 20, onError: (e) => errors.push(e) });
+        await expect(resolver.refresh()).rejects.toMatchObject({ code: 'ECT_KEY_INVALID' });
+        expect(await resolver.resolve(k1.kid)).toBeUndefined();
+        expect(errors).toContainEqual(expect.objectContaining({ code: 'ECT_KEY_INVALID' }));
+        // Under the cap the same set is accepted.
+        const roomy = new RemoteJwksResolver(big.url, { maxBytes: 16 << 20 });
+        expect(await roomy.resolve(k1.kid)).toBeDefined();
+      } finally {
+        big.server.closeAllConnections();
+        big.server.close();
+      }
+    });
+  }
 });

@@ -8,8 +8,8 @@ const tick = () => new Promise((resolve) => setTimeout(resolve, 1));
 let otel: OtelFixture;
 afterEach(async () => otel?.close());
 
-function inject(ctx = context.active()): Record<string, string> {
-  const carrier: Record<string, string> = {};
+function inject(ctx = context.active()): Record<string, string | string[]> {
+  const carrier: Record<string, string | string[]> = {};
   otel.bridge.propagator.inject(ctx, carrier, defaultTextMapSetter);
   return carrier;
 }
@@ -20,7 +20,7 @@ describe('EctPropagator', () => {
     expect(otel.bridge.propagator.fields()).toEqual(['execution-context']);
   });
 
-  it('injects the client span start predecessors, signed, one comma list', async () => {
+  it('injects the client span start predecessors, signed, one token per field line into a header record', async () => {
     otel = createOtelFixture();
     await otel.tracer.startActiveSpan('root', async (root) => {
       const a = otel.tracer.startSpan('a');
@@ -28,10 +28,45 @@ describe('EctPropagator', () => {
       a.end();
       b.end();
       await otel.tracer.startActiveSpan('call', { kind: SpanKind.CLIENT }, async (call) => {
-        const carrier = inject();
-        const tokens = parseExecutionContext(carrier['execution-context']);
-        expect(tokens.map((t) => claimsOf(t).exec_act)).toEqual(['a', 'b']);
+        const lines = inject()['execution-context'];
+        expect(Array.isArray(lines)).toBe(true);
+        expect((lines as string[]).map((t) => claimsOf(t).exec_act)).toEqual(['a', 'b']);
         call.end();
+      });
+      root.end();
+    });
+  });
+
+  it('writes one comma list where the carrier or setter can hold one value, or the span is not an HTTP client', async () => {
+    otel = createOtelFixture();
+    await otel.tracer.startActiveSpan('root', async (root) => {
+      const a = otel.tracer.startSpan('a');
+      const b = otel.tracer.startSpan('b');
+      a.end();
+      b.end();
+      const expectList = (value: unknown, names = ['a', 'b']) => {
+        expect(typeof value).toBe('string');
+        expect(parseExecutionContext(value as string).map((t) => claimsOf(t).exec_act)).toEqual(names);
+      };
+      await otel.tracer.startActiveSpan('call', { kind: SpanKind.CLIENT }, async (call) => {
+        // A Headers object: its setter replaces the field, so the list is the only lossless form.
+        const headers = new Headers();
+        otel.bridge.propagator.inject(context.active(), headers, { set: (c, k, v) => c.set(k, v) });
+        expectList(headers.get('execution-context'));
+        // A setter that does not store our string verbatim (here: it renames the key).
+        const renamed: Record<string, string> = {};
+        otel.bridge.propagator.inject(context.active(), renamed, { set: (c, k, v) => (c[k.toUpperCase()] = v) });
+        expectList(renamed['EXECUTION-CONTEXT']);
+        call.end();
+      });
+      const c = otel.tracer.startSpan('c');
+      const d = otel.tracer.startSpan('d');
+      c.end();
+      d.end();
+      await otel.tracer.startActiveSpan('publish', { kind: SpanKind.PRODUCER }, async (publish) => {
+        // A message's plain header table keeps the single string its consumers expect.
+        expectList(inject()['execution-context'], ['c', 'd']);
+        publish.end();
       });
       root.end();
     });

@@ -5,6 +5,7 @@ import {
   EXECUTION_CONTEXT_HEADER,
   fitsExecutionContext,
   formatExecutionContext,
+  formatExecutionContextLines,
   LIMITS,
   parseExecutionContext,
 } from '../../../src/token/index.js';
@@ -83,6 +84,17 @@ describe('formatExecutionContext and fitsExecutionContext', () => {
     expect(parseExecutionContext(value)).toEqual([a, b, c]);
     expect(formatExecutionContext([])).toBe('');
     expect(fitsExecutionContext([])).toBe(true);
+  });
+
+  it('gives one line per token under the same limits, and the lines parse back to the same tokens', () => {
+    const lines = formatExecutionContextLines([a, b, c]);
+    expect(lines).toEqual([a, b, c]);
+    expect(parseExecutionContext(lines)).toEqual([a, b, c]);
+    expectLimit(() => formatExecutionContextLines(tokens));
+    expectLimit(() => formatExecutionContextLines(['x'.repeat(4097)]));
+    const t = 'x'.repeat(4095);
+    expect(formatExecutionContextLines([t, t])).toHaveLength(2);
+    expectLimit(() => formatExecutionContextLines([t, `${t}x`]));
   });
 
   it('refuses and reports not fitting: over 8 tokens, a token over 4 KiB, over 8 KiB together', () => {

@@ -78,7 +78,7 @@ describe('one token per Execution-Context field line', () => {
       const sent = lines.map((line) => claimsOf(line.value));
       expect(sent.map((c) => c.exec_act).sort()).toEqual(['step-0', 'step-1', 'step-2', 'step-3']);
       await caller.stop();
-      const clientSpan = exportedSpans(home).find((s) => s.kind === 3)!;
+      const clientSpan = (await exportedSpans(home)).find((s) => s.kind === 3)!;
       expect(claimsOf(clientSpan.attributes['ect.token']).pred.sort()).toEqual(sent.map((c) => c.jti).sort());
     });
   }
@@ -108,11 +108,11 @@ describe('one token per Execution-Context field line', () => {
     const callee = await startService('callee', home, {});
     running.push(callee);
     const traceparent = (n: number) => `00-${'ab'.repeat(16)}-${String(n).repeat(16)}-01`;
-    const asLines = await rawRequest(callee.port, [
+    const asLines = await rawRequest(Number(new URL(callee.url).port), [
       `traceparent: ${traceparent(1)}`,
       ...tokens.map((t) => `execution-context: ${t}`),
     ]);
-    const asList = await rawRequest(callee.port, [
+    const asList = await rawRequest(Number(new URL(callee.url).port), [
       `traceparent: ${traceparent(2)}`,
       `execution-context: ${tokens.join(', ')}`,
     ]);
@@ -121,11 +121,11 @@ describe('one token per Execution-Context field line', () => {
       expect(head.fields.filter((f) => f.name === 'execution-context')).toHaveLength(1);
     }
     await callee.stop();
-    const servers = exportedSpans(home).filter((s) => s.service === 'callee' && s.kind === 2);
+    const servers = (await exportedSpans(home)).filter((s) => s.service === 'callee' && s.kind === 2);
     expect(servers).toHaveLength(2);
     for (const server of servers) {
       expect(server.attributes['ect.incoming.rejected'] ?? 0).toBe(0);
-      const prepare = exportedSpans(home).find(
+      const prepare = (await exportedSpans(home)).find(
         (s) => s.service === 'callee' && s.name === 'prepare' && s.traceId === server.traceId,
       )!;
       expect(claimsOf(prepare.attributes['ect.token']).pred.sort()).toEqual(tokens.map((t) => claimsOf(t).jti).sort());

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { diag } from '@opentelemetry/api';
+import { diag, type Span, trace } from '@opentelemetry/api';
+import type { EctError } from '../base/errors.js';
 import { DirectoryJwksResolver } from '../keys/directory-resolver.js';
 import { loadSigningKey, loadVerificationKeys } from '../keys/files.js';
 import { generateSigningKey } from '../keys/generate.js';
@@ -70,6 +71,15 @@ export interface EctBridge extends HookDeps {
   readonly pipeline: TokenPipeline;
   readonly verifier: EctVerifier;
   readonly signingKey: SigningKey;
+  /**
+   * Names tokens received out of band (a queue message, a stored result) as predecessors of a live
+   * span: each is verified (synchronously, as a header would be) and added to the span's frontier,
+   * replacing what it names (src/otel/DESIGN.md §2). Returns the tokens that failed, which are not
+   * added; never throws.
+   *
+   * @example const refused = bridge.addPredecessors(message.headers['execution-context']);
+   */
+  addPredecessors(tokens: string | readonly string[], span?: Span): EctError[];
   /** Wraps a span exporter so exported spans carry `ect.token`. */
   wrapExporter<S extends EctReadableSpan>(
     exporter: SpanExporterLike<S>,
@@ -159,6 +169,16 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
     verifier,
     processor,
     signingKey: options.signingKey,
+    addPredecessors: (tokens, span = trace.getActiveSpan()) => {
+      if (span === undefined) return [];
+      const {
+        tokens: verified,
+        failures,
+        covers,
+      } = propagator.verifyValues(typeof tokens === 'string' ? tokens : [...tokens]);
+      processor.frontiers.addToFrontier(span, verified, covers);
+      return failures;
+    },
     wrapExporter: (exporter, exporterOptions) =>
       new EctSpanExporter(exporter, processor.tokens, { stats, pool, verdicts, ...exporterOptions }),
     httpInstrumentationConfig: (base) => {

@@ -408,3 +408,26 @@ describe('EctSpanExporter', () => {
     expect(claimsOf(exported!.attributes['ect.token']).inp_hash).toBe(hashOctets('secret prompt'));
   });
 });
+
+describe('EctBridge.addPredecessors: tokens received out of band', () => {
+  it('verifies them and adds them to the live span frontier; a bad one is returned, not added', async () => {
+    otel = createOtelFixture();
+    otel.tracer.startSpan('producer').end();
+    const produced = String((await otel.finished()).find((s) => s.name === 'producer')!.attributes['ect.token']);
+    const forged = `${produced.slice(0, -4)}AAAA`;
+    otel.tracer.startActiveSpan('consumer', (consumer) => {
+      const refused = otel.bridge.addPredecessors([produced, forged]);
+      expect(refused.map((e) => e.code)).toEqual(['ECT_SIGNATURE_INVALID']);
+      otel.tracer.startSpan('handle').end();
+      consumer.end();
+    });
+    const tokens = await otel.tokens();
+    const handle = tokens.find((t) => t.exec_act === 'handle')!;
+    expect(handle.pred).toEqual([claimsOf(produced).jti]);
+  });
+
+  it('without a live span, does nothing and throws nothing', () => {
+    otel = createOtelFixture();
+    expect(otel.bridge.addPredecessors('garbage')).toEqual([]);
+  });
+});

@@ -226,7 +226,9 @@ async function spanBench() {
       wallNs += process.hrtime.bigint() - t0;
       const cpu = process.cpuUsage(cpu0);
       cpuUs += cpu.user + cpu.system;
-      await c.untimed?.();
+      // Every contender yields a full event-loop turn between chunks, off the clock, as a server
+      // does between requests: timers (batch processors, the pipeline) run there, not in the clock.
+      await (c.untimed ?? nextTurn)();
     }
     return { wall: Number(wallNs) / 1e3 / spans, cpu: cpuUs / spans };
   };
@@ -315,6 +317,8 @@ function profileProcessor(seconds) {
     `profiled ${(total * SPANS_PER_REQUEST).toLocaleString('en-US')} spans through EctSpanProcessor (no signing)`,
   );
 }
+
+const nextTurn = () => new Promise((r) => setImmediate(r));
 
 /** `perSize` distinct base64url-like signing inputs for each byte length in `sizes`. */
 function distinctInputs(sizes, perSize) {

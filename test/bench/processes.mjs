@@ -21,16 +21,22 @@ for (const [signal, code] of [
 }
 
 /**
- * Starts `node [nodeArgs] script` and resolves once it prints `LISTENING <port>` (30 s at most).
+ * Starts `node [nodeArgs] script` and resolves once it prints `LISTENING <port>` (30 s at most);
+ * `onStderrLine` sees each line of its standard error.
  * Resolves to { child, port, pid, stderr() }.
  */
-export function startNode({ name, nodeArgs = [], script, env, cwd }) {
+export function startNode({ name, nodeArgs = [], script, env, cwd, onStderrLine }) {
   const child = spawn(process.execPath, [...nodeArgs, script], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let stderr = '';
+  let partial = '';
   child.stderr.on('data', (d) => {
     stderr += d;
     if (stderr.length > 64_000) stderr = stderr.slice(-32_000);
+    if (onStderrLine === undefined) return;
+    const lines = (partial + d).split('\n');
+    partial = lines.pop();
+    for (const line of lines) onStderrLine(line);
   });
   return new Promise((resolveStart, reject) => {
     let stdout = '';

@@ -25,7 +25,8 @@
 // Environment (defaults finish in about 5 minutes on 2 cores):
 //   BENCH_SPAN_ROUNDS (7), BENCH_SPAN_REQUESTS (4000 four-span requests per sample), BENCH_SPAN_BATCH (64)
 //   BENCH_HTTP_ROUNDS (3), BENCH_HTTP_SECONDS (8), BENCH_HTTP_WARMUP_SECONDS (2), BENCH_HTTP_CONNECTIONS (10)
-//   BENCH_HTTP_CONFIGS (official,record,enforce; also: off = otel-ect/register with ECT_MODE=off,
+//   BENCH_HTTP_CONFIGS (official,record,enforce; also: none = no OpenTelemetry at all,
+//     off = otel-ect/register with ECT_MODE=off,
 //     record0 / enforce0 = ECT_CRYPTO_THREADS=0, i.e. all cryptography in the event loop)
 //   BENCH_CHAIN_ROUNDS (2), BENCH_CHAIN_CONFIGS (official,record,enforce; '' skips the chain)
 //   BENCH_SERVICE_WORK_US (0: CPU the handler burns per request)
@@ -105,7 +106,12 @@ function requests(tracer, n) {
   for (let i = 0; i < n; i++) request(tracer);
 }
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+/** The middle value; the mean of the two middle ones for an even count (2 rounds: not the larger). */
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
 const fmt = (n, digits = 2) => n.toFixed(digits);
 
 async function spanBench() {
@@ -352,6 +358,8 @@ const CONFIGS = {
     env: { ECT_MODE: 'off' },
     bridge: false,
   },
+  // No OpenTelemetry at all: what node:http (and, in the chain, fetch) cost by themselves.
+  none: { name: 'no OpenTelemetry', preload: undefined, env: {}, bridge: false },
   record: { name: 'bridge, record', preload: 'otel-ect/register', env: { ECT_MODE: 'record' }, bridge: true },
   enforce: { name: 'bridge, enforce', preload: 'otel-ect/register', env: { ECT_MODE: 'enforce' }, bridge: true },
   record0: {
@@ -429,7 +437,11 @@ async function startService(run, config, serviceName, extraEnv = {}) {
       const match = /Dropped (\d+) spans/.exec(line);
       if (match) dropped.spans += Number(match[1]);
     },
-    nodeArgs: [...extra, ...(config.nodeArgs ?? []), '--import', config.preload],
+    nodeArgs: [
+      ...extra,
+      ...(config.nodeArgs ?? []),
+      ...(config.preload === undefined ? [] : ['--import', config.preload]),
+    ],
     script: SERVICE,
     env: childEnv,
     cwd: root,
@@ -605,7 +617,7 @@ async function sanity(run, services) {
       const pred = JSON.parse(Buffer.from(valid.header.split('.')[1], 'base64url')).pred;
       names = pred.includes(jti) ? 'yes (pred)' : `no (pred ${JSON.stringify(pred)})`;
     }
-    const command = `node ${[...(s.config.nodeArgs ?? []), '--import', s.config.preload].join(' ')} otel-service.mjs`;
+    const command = `node ${[...(s.config.nodeArgs ?? []), ...(s.config.preload === undefined ? [] : ['--import', s.config.preload])].join(' ')} otel-service.mjs`;
     console.log(
       `| ${s.config.name} | \`${command}\` | ${valid.body.recording ? 'yes' : 'NO'} | ${describe(valid)} | ${names} |`,
     );

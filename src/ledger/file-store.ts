@@ -257,7 +257,11 @@ export class FileLedger implements DagStore {
    * @example ledger.indexesOf(claims.jti)
    */
   indexesOf(jti: string): number[] {
-    const found = this.#byJti.get(jtiKeyOf(jti));
+    return this.#indexesOf(jti, jtiKeyOf(jti));
+  }
+
+  #indexesOf(jti: string, key: string): number[] {
+    const found = this.#byJti.get(key);
     const candidates = found === undefined ? [] : typeof found === 'number' ? [found] : found;
     // 16 bytes of SHA-256 make a collision unlikely, not impossible: confirm on the entry itself.
     return candidates.filter((index) => claimsOf(this.entry(index)).jti === jti);
@@ -418,7 +422,7 @@ export class FileLedger implements DagStore {
         });
       }
       const sameJti = batch.get(entry.jtiKey) ?? [];
-      const stored = this.indexesOf(entry.jti);
+      const stored = this.#indexesOf(entry.jti, entry.jtiKey);
       const clash =
         sameJti.some((other) => other.jti === entry.jti && other.wid === entry.wid) ||
         stored.some((index) => claimsOf(this.entry(index)).wid === entry.wid);

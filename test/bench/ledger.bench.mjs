@@ -50,7 +50,8 @@ function dirBytes(dir) {
 }
 
 const median = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (n, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 // 1. Appends/s per batch size, against raw write+fdatasync of the same bytes (5 interleaved rounds).
 const batchSizes = [1, 64, 1024];
@@ -161,10 +162,16 @@ console.log(`\nLedger of ${fmt(size)} entries`);
 console.log('| what | measured |');
 console.log('|---|---:|');
 console.log(`| build (batches of 4,096) | ${fmt(buildSeconds, 1)} s (${fmt(size / buildSeconds)} appends/s) |`);
-console.log(`| inclusion proof, median / p99 | ${fmt(median(inclusionTimes), 3)} / ${fmt(p99(inclusionTimes), 3)} ms |`);
+console.log(
+  `| inclusion proof, median / p99 | ${fmt(median(inclusionTimes), 3)} / ${fmt(p99(inclusionTimes), 3)} ms |`,
+);
 console.log(`| inclusion proof verify, median | ${fmt(median(verifyTimes), 3)} ms |`);
-console.log(`| consistency proof, median / p99 | ${fmt(median(consistencyTimes), 3)} / ${fmt(p99(consistencyTimes), 3)} ms |`);
+console.log(
+  `| consistency proof, median / p99 | ${fmt(median(consistencyTimes), 3)} / ${fmt(p99(consistencyTimes), 3)} ms |`,
+);
 console.log(`| receipt (entry + proof + checkpoint) | ${fmt(receiptMs, 3)} ms |`);
 console.log(`| reopen (recovery checks, jti index load) | ${fmt(reopenSeconds, 2)} s |`);
 console.log(`| full audit (ect ledger verify) | ${fmt(auditSeconds, 1)} s |`);
-console.log(`| bytes on disk per entry / token bytes | ${fmt(bytes / size, 1)} / ${tokenBytes} = ${(bytes / size / tokenBytes).toFixed(2)}× |`);
+console.log(
+  `| bytes on disk per entry / token bytes | ${fmt(bytes / size, 1)} / ${tokenBytes} = ${(bytes / size / tokenBytes).toFixed(2)}× |`,
+);

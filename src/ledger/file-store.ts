@@ -43,7 +43,8 @@ import { EctLedgerError } from '../base/errors.js';
 import type { DagNode, DagStore } from '../dag/types.js';
 import { openCheckpoint, signCheckpoint, type Checkpoint } from './checkpoint.js';
 import { claimsOf, JTI_KEY_SIZE, jtiKeyOf, toLedgerEntry, type LedgerEntry } from './entry.js';
-import { emptyRoot, HASH_SIZE, leafHash, nodeHash } from './merkle/hash.js';
+import { grow } from './merkle/append.js';
+import { emptyRoot, HASH_SIZE, leafHash } from './merkle/hash.js';
 import { consistencyProof, inclusionProof } from './merkle/proofs.js';
 import { treeRoot, type NodeReader } from './merkle/range.js';
 import { NoteSigner } from './note.js';
@@ -445,7 +446,6 @@ export class FileLedger implements DagStore {
     const records: Buffer[] = [];
     const offsets = Buffer.allocUnsafe(entries.length * 8);
     const jtis = Buffer.allocUnsafe(entries.length * JTI_KEY_SIZE);
-    const newNodes: Buffer[][] = [];
     let end = this.#entriesEnd;
     entries.forEach((entry, i) => {
       const prefix = Buffer.allocUnsafe(2);
@@ -454,19 +454,14 @@ export class FileLedger implements DagStore {
       end += 2 + entry.bytes.length;
       offsets.writeBigUInt64BE(BigInt(end), i * 8);
       jtis.write(entry.jtiKey, i * JTI_KEY_SIZE, 'latin1');
-      // Add the leaf, then every node it completes on the right edge.
-      let hash = leafHash(entry.bytes);
-      let index = first + i;
-      for (let level = 0; ; level++) {
-        const atLevel = newNodes[level] ?? [];
-        newNodes[level] = atLevel;
-        atLevel.push(hash);
-        const left = this.#lastAtLevel[level];
-        this.#lastAtLevel[level] = hash;
-        if (index % 2 === 0 || left === undefined) break;
-        hash = nodeHash(left, hash);
-        index = (index - 1) / 2;
-      }
+    });
+    const newNodes = grow(
+      first,
+      entries.map((entry) => leafHash(entry.bytes)),
+      (level) => this.#lastAtLevel[level],
+    );
+    newNodes.forEach((nodes, level) => {
+      this.#lastAtLevel[level] = nodes[nodes.length - 1] as Buffer;
     });
     const touched = [this.#fds.entries, this.#fds.offsets, this.#fds.jti];
     writeAll(this.#fds.entries, Buffer.concat(records));

@@ -28,5 +28,6 @@ export {
   type FileLedgerOptions,
   type AppendResult,
 } from './file-store.js';
+export { PgLedger, type PgLedgerOptions } from './pg-store.js';
 export { auditLedger, type LedgerAudit, type LedgerProblem, type AuditLedgerOptions } from './audit-log.js';
 export { EctLedgerError } from '../base/errors.js';

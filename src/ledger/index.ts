@@ -29,5 +29,7 @@ export {
   type AppendResult,
 } from './file-store.js';
 export { PgLedger, type PgLedgerOptions } from './pg-store.js';
+export { createLedgerServer, type LedgerServerOptions } from './server.js';
+export type { LedgerStore } from './store.js';
 export { auditLedger, type LedgerAudit, type LedgerProblem, type AuditLedgerOptions } from './audit-log.js';
 export { EctLedgerError } from '../base/errors.js';

@@ -4,7 +4,10 @@ import { EctLedgerError, isEctError } from '../../base/errors.js';
 import { loadVerificationKeysFrom } from '../../keys/files.js';
 import { auditLedger } from '../../ledger/audit-log.js';
 import { defaultLedgerDir, FileLedger } from '../../ledger/file-store.js';
-import { NoteVerifier } from '../../ledger/note.js';
+import { NoteSigner, NoteVerifier } from '../../ledger/note.js';
+import { PgLedger } from '../../ledger/pg-store.js';
+import { createLedgerServer } from '../../ledger/server.js';
+import type { LedgerStore } from '../../ledger/store.js';
 import { verifyReceipt } from '../../ledger/receipt.js';
 import { EctVerifier } from '../../token/verify.js';
 import { asUsage, EXIT, readInputFile, UsageError, type CliIo } from '../io.js';
@@ -267,6 +270,63 @@ export function ledgerCommand(io: CliIo, setExit: (code: number) => void): Comma
         setExit(EXIT.invalid);
       }
     });
+  ledger
+    .command('serve')
+    .description(
+      'serve the ledger over HTTP: POST /v1/entries, GET /v1/entries/{jti}, GET /checkpoint and /tile/…, GET /healthz; runs until SIGINT/SIGTERM',
+    )
+    .option('--store <file:DIR|postgres://…>', 'the store (default file:$ECT_HOME/ledger)')
+    .option('--note-key <file>', 'note signing key (PRIVATE+KEY+…) of a postgres store, the same on every instance')
+    .option('--origin <name>', 'origin (log name) of a new file ledger')
+    .requiredOption('--jwks <file|dir>', 'keys that appended tokens must verify against (audit mode)')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port (0: any free port)', '8080')
+    .option('--json', 'print the listening address as JSON')
+    .action(
+      async (options: {
+        store?: string;
+        noteKey?: string;
+        origin?: string;
+        jwks: string;
+        host: string;
+        port: string;
+        json?: boolean;
+      }) => {
+        const keys = await asUsage(() => loadVerificationKeysFrom(options.jwks));
+        const spec = options.store ?? `file:${defaultLedgerDir()}`;
+        let store: LedgerStore;
+        let close: () => Promise<void> | void;
+        if (spec.startsWith('postgres://') || spec.startsWith('postgresql://')) {
+          if (options.noteKey === undefined) throw new UsageError('a postgres store needs --note-key');
+          const signer = NoteSigner.fromString((await readInputFile(options.noteKey, 'note key')).toString('utf8'));
+          const pgLedger = await PgLedger.open({ url: spec, signer });
+          store = pgLedger;
+          close = () => pgLedger.close();
+        } else if (spec.startsWith('file:')) {
+          const fileLedger = openLedger({
+            dir: spec.slice('file:'.length),
+            ...(options.origin === undefined ? {} : { origin: options.origin }),
+          });
+          store = fileLedger;
+          close = () => fileLedger.close();
+        } else {
+          throw new UsageError('--store is file:DIR or postgres://…');
+        }
+        const server = createLedgerServer({ store, keys });
+        await new Promise<void>((resolve) => server.listen(nonNegative(options.port, '--port'), options.host, resolve));
+        const address = server.address();
+        const url =
+          typeof address === 'object' && address !== null ? `http://${options.host}:${address.port}` : String(address);
+        const verifierKey = store instanceof FileLedger || store instanceof PgLedger ? store.verifierKey : '';
+        out(options.json, { url, key: verifierKey }, `listening on ${url}\nnote key: ${verifierKey}`);
+        await new Promise<void>((resolve) => {
+          const stop = () => server.close(() => resolve());
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+        await close();
+      },
+    );
   return ledger;
 }
 

@@ -86,7 +86,7 @@ describe('ect ledger', () => {
   });
 
   it('has --help on every sub-command', async () => {
-    for (const sub of ['append', 'get', 'proof', 'consistency', 'key', 'verify', 'verify-receipt']) {
+    for (const sub of ['append', 'get', 'proof', 'consistency', 'key', 'verify', 'verify-receipt', 'serve']) {
       const help = await ect(['ledger', sub, '--help']);
       expect(help.code).toBe(0);
       expect(help.stdout).toContain('--json');

@@ -2,7 +2,10 @@
 // floor this disk sets: a raw write + fdatasync of the same bytes), inclusion and consistency proof
 // time at 1M entries, full audit time, and bytes per entry on disk against the token's size.
 //
-//   npm run build && node --expose-gc test/bench/ledger.bench.mjs [--entries 1000000]
+//   npm run build && node --expose-gc test/bench/ledger.bench.mjs [--entries 1000000] [--no-pg]
+//
+// The PostgreSQL part starts a throw-away server with test/ledger/pg/postgres.sh (Debian's
+// package, temporary data directory, 127.0.0.1) and measures 1 and 8 concurrent writers.
 //
 // Tokens: a pool of real ES256 tokens sets the size; the bulk entries re-use a real token's header
 // and signature with a fresh payload (unique jti) of the same length, because signing a million
@@ -12,7 +15,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EctSigner, newClaims } from '../../dist/token/index.js';
 import { generateSigningKey } from '../../dist/keys/index.js';
-import { FileLedger, auditLedger, verifyInclusion, verifyConsistency, leafHash } from '../../dist/ledger/index.js';
+import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import {
+  FileLedger,
+  NoteSigner,
+  PgLedger,
+  auditLedger,
+  verifyInclusion,
+  verifyConsistency,
+  leafHash,
+} from '../../dist/ledger/index.js';
 
 const argEntries = process.argv.indexOf('--entries');
 const TOTAL = argEntries > 0 ? Number(process.argv[argEntries + 1]) : 1_000_000;
@@ -175,3 +189,62 @@ console.log(`| full audit (ect ledger verify) | ${fmt(auditSeconds, 1)} s |`);
 console.log(
   `| bytes on disk per entry / token bytes | ${fmt(bytes / size, 1)} / ${tokenBytes} = ${(bytes / size / tokenBytes).toFixed(2)}× |`,
 );
+
+// 3. PostgreSQL store: 1 and 8 concurrent writers (appends serialise on the ledger's advisory lock).
+if (!process.argv.includes('--no-pg')) {
+  const script = fileURLToPath(new URL('../ledger/pg/postgres.sh', import.meta.url));
+  const port = await new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port: free } = probe.address();
+      probe.close(() => resolve(free));
+    });
+  });
+  const data = join(work, 'pg');
+  const started = spawnSync('bash', [script, 'start', data, String(port)], { encoding: 'utf8' });
+  if (started.status !== 0) {
+    console.log(`\nPostgreSQL part skipped: ${started.stderr.trim()}`);
+  } else {
+    try {
+      const url = started.stdout.trim();
+      const rows = [];
+      for (const writers of [1, 8]) {
+        for (const batch of [1, 64, 1024]) {
+          const ledger = await PgLedger.open({
+            url,
+            signer: NoteSigner.generate('bench.example/pg'),
+            poolSize: writers,
+          });
+          const seconds = 3;
+          const deadline = Date.now() + seconds * 1000;
+          let appended = 0;
+          const t0 = process.hrtime.bigint();
+          await Promise.all(
+            Array.from({ length: writers }, async () => {
+              while (Date.now() < deadline) {
+                const tokens = Array.from({ length: batch }, nextToken);
+                await ledger.append(tokens);
+                appended += batch;
+              }
+            }),
+          );
+          rows.push({ writers, batch, rate: appended / (Number(process.hrtime.bigint() - t0) / 1e9) });
+          await ledger.close();
+          // A fresh database for each row: drop the tables.
+          const { default: pg } = await import('pg');
+          const client = new pg.Client({ connectionString: url });
+          await client.connect();
+          await client.query(
+            'DROP TABLE ect_ledger_meta, ect_ledger_entries, ect_ledger_nodes, ect_ledger_checkpoints',
+          );
+          await client.end();
+        }
+      }
+      console.log('\nPostgreSQL ledger appends (3 s per row, one server on this machine)');
+      console.log('| writers | batch | appends/s |');
+      console.log('|---:|---:|---:|');
+      for (const r of rows) console.log(`| ${r.writers} | ${r.batch} | ${fmt(r.rate)} |`);
+    } finally {
+      spawnSync('bash', [script, 'stop', data, 'immediate']);
+    }
+  }
+}

@@ -80,12 +80,20 @@ export const LEDGER_FILES = {
   recovered: 'recovered',
 } as const;
 
-/** The default ledger directory: `$ECT_HOME/ledger`. */
+/**
+ * The default ledger directory: `$ECT_HOME/ledger`.
+ *
+ * @example defaultLedgerDir() // '/srv/app/.ect/ledger' when ECT_HOME is unset and the cwd is /srv/app
+ */
 export function defaultLedgerDir(): string {
   return resolve(process.env.ECT_HOME ?? '.ect', 'ledger');
 }
 
-/** Path of the file of tree level `level`. */
+/**
+ * Path of the file of tree level `level`.
+ *
+ * @example levelFile('ledger', 8) // 'ledger/tree/08': the level-1 hash tiles end to end
+ */
 export function levelFile(dir: string, level: number): string {
   return join(dir, LEDGER_FILES.tree, String(level).padStart(2, '0'));
 }

@@ -13,13 +13,16 @@
  * - `checkpoint`: the latest C2SP signed checkpoint; `note.key` (mode 0600) and `note.pub`: the
  *   Ed25519 note key as Go's sumdb/note strings.
  *
- * Durability policy: a batch is written to every data file, each file is fsynced, and only then is
- * the new checkpoint written to a temporary file, fsynced, renamed over `checkpoint` and the
- * directory fsynced. `append` resolves after that. The checkpoint is the commit record: on open,
- * anything past the checkpoint's size (a batch torn by a crash, never acknowledged) is cut off —
- * its bytes are first copied to `recovered/` so nothing is silently destroyed — then the root of
- * the stored tree is recomputed and checked against the checkpoint, and the leaf hashes of the
- * last partial entry bundle are recomputed from the entries.
+ * Durability policy: a batch is appended to `entries` and that file is fsynced; then the new
+ * checkpoint is written to a temporary file, fsynced, renamed over `checkpoint` and the directory
+ * fsynced. `append` resolves after that: the checkpoint is the commit record. The other files are
+ * derived from the entries, so they are written per batch but fsynced only every 16,384 entries
+ * and on close, after which `synced` records up to which entry they are durable. On open, the
+ * derived files are trusted up to `synced` and rebuilt from the entries past it; anything past the
+ * checkpoint's size (a batch torn by a crash, never acknowledged) is cut off, its bytes first
+ * copied to `recovered/` so nothing is silently destroyed; then the root of the stored tree is
+ * recomputed and checked against the checkpoint, and the leaf hashes of the last partial entry
+ * bundle are recomputed from the entries.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -78,6 +81,7 @@ export const LEDGER_FILES = {
   pub: 'note.pub',
   lock: 'lock',
   recovered: 'recovered',
+  synced: 'synced',
 } as const;
 
 /**
@@ -97,6 +101,9 @@ export function defaultLedgerDir(): string {
 export function levelFile(dir: string, level: number): string {
   return join(dir, LEDGER_FILES.tree, String(level).padStart(2, '0'));
 }
+
+/** Entries appended between syncs of the derived files; bounds the rebuild on open. */
+const DERIVED_SYNC_INTERVAL = 16_384;
 
 const corrupt = (message: string, index?: number): EctLedgerError =>
   new EctLedgerError('ECT_LEDGER_CORRUPT', message, index === undefined ? {} : { index });
@@ -152,6 +159,8 @@ export class FileLedger implements DagStore {
   readonly #byJti = new Map<string, number | number[]>();
   #queue: Promise<unknown> = Promise.resolve();
   #broken: Error | undefined;
+  /** Entries up to which the derived files are known durable. */
+  #synced = 0;
   #closed = false;
 
   private constructor(dir: string, signer: NoteSigner, head: { note: string; checkpoint: Checkpoint }) {
@@ -378,6 +387,7 @@ export class FileLedger implements DagStore {
   /** Releases the files and the lock. */
   close(): void {
     if (this.#closed) return;
+    if (this.#broken === undefined && this.#size > this.#synced) this.#syncDerived();
     this.#closed = true;
     for (const fd of [this.#fds.entries, this.#fds.offsets, this.#fds.jti, ...this.#fds.levels]) {
       if (fd !== undefined) closeSync(fd);
@@ -452,35 +462,25 @@ export class FileLedger implements DagStore {
   #write(entries: readonly LedgerEntry[]): void {
     const first = this.#size;
     const records: Buffer[] = [];
-    const offsets = Buffer.allocUnsafe(entries.length * 8);
-    const jtis = Buffer.allocUnsafe(entries.length * JTI_KEY_SIZE);
+    const ends: number[] = [];
     let end = this.#entriesEnd;
-    entries.forEach((entry, i) => {
+    for (const entry of entries) {
       const prefix = Buffer.allocUnsafe(2);
       prefix.writeUInt16BE(entry.bytes.length);
       records.push(prefix, entry.bytes);
       end += 2 + entry.bytes.length;
-      offsets.writeBigUInt64BE(BigInt(end), i * 8);
-      jtis.write(entry.jtiKey, i * JTI_KEY_SIZE, 'latin1');
-    });
-    const newNodes = grow(
-      first,
-      entries.map((entry) => leafHash(entry.bytes)),
-      (level) => this.#lastAtLevel[level],
-    );
-    newNodes.forEach((nodes, level) => {
-      this.#lastAtLevel[level] = nodes[nodes.length - 1] as Buffer;
-    });
-    const touched = [this.#fds.entries, this.#fds.offsets, this.#fds.jti];
+      ends.push(end);
+    }
     writeAll(this.#fds.entries, Buffer.concat(records));
-    writeAll(this.#fds.offsets, offsets);
-    writeAll(this.#fds.jti, jtis);
-    newNodes.forEach((nodes, level) => {
-      const fd = this.#levelFd(level);
-      writeAll(fd, Buffer.concat(nodes));
-      touched.push(fd);
-    });
-    for (const fd of touched) fdatasyncSync(fd);
+    this.#appendDerived(
+      first,
+      entries.map((e) => e.bytes),
+      entries.map((e) => e.jtiKey),
+      ends,
+    );
+    // Only the entries are synced per batch: the other files derive from them and are rebuilt
+    // on open past the last `synced` mark (see the module comment).
+    fdatasyncSync(this.#fds.entries);
     const size = first + entries.length;
     const root = treeRoot(this.readNode, size);
     const note = signCheckpoint({ origin: this.signer.name, size, root }, this.signer);
@@ -492,6 +492,35 @@ export class FileLedger implements DagStore {
     entries.forEach((entry, i) => {
       this.#index(entry.jtiKey, first + i);
     });
+    if (size - this.#synced >= DERIVED_SYNC_INTERVAL) this.#syncDerived();
+  }
+
+  /** Appends the offsets, jti keys and tree nodes of entries `first…` (not synced). */
+  #appendDerived(first: number, bytes: readonly Buffer[], jtiKeys: readonly string[], ends: readonly number[]): void {
+    const offsets = Buffer.allocUnsafe(bytes.length * 8);
+    const jtis = Buffer.allocUnsafe(bytes.length * JTI_KEY_SIZE);
+    ends.forEach((end, i) => {
+      offsets.writeBigUInt64BE(BigInt(end), i * 8);
+      jtis.write(jtiKeys[i] as string, i * JTI_KEY_SIZE, 'latin1');
+    });
+    const newNodes = grow(first, bytes.map(leafHash), (level) => this.#lastAtLevel[level]);
+    writeAll(this.#fds.offsets, offsets);
+    writeAll(this.#fds.jti, jtis);
+    newNodes.forEach((nodes, level) => {
+      writeAll(this.#levelFd(level), Buffer.concat(nodes));
+      this.#lastAtLevel[level] = nodes[nodes.length - 1] as Buffer;
+    });
+  }
+
+  /** Makes the derived files durable up to the current size and records it in `synced`. */
+  #syncDerived(): void {
+    for (const fd of [this.#fds.offsets, this.#fds.jti, ...this.#fds.levels]) if (fd !== undefined) fdatasyncSync(fd);
+    const path = join(this.dir, LEDGER_FILES.synced);
+    rmSync(`${path}.tmp`, { force: true });
+    writeDurably(`${path}.tmp`, `${this.#size}\n`, 0o644);
+    renameSync(`${path}.tmp`, path);
+    syncDir(this.dir);
+    this.#synced = this.#size;
   }
 
   #index(key: string, index: number): void {
@@ -501,46 +530,64 @@ export class FileLedger implements DagStore {
     else found.push(index);
   }
 
-  /** Cuts every file back to the checkpoint and checks what remains; see the module comment. */
+  /**
+   * Recovery on open (see the module comment): derived files are trusted up to the `synced` mark
+   * and rebuilt from the entries past it; anything past the checkpoint is cut off.
+   */
   #recover(): void {
     const n = this.#size;
-    const offsetsLength = fileSize(this.#fds.offsets);
-    if (offsetsLength < n * 8) {
-      throw corrupt(
-        `entries.idx holds ${Math.floor(offsetsLength / 8)} entries; the checkpoint commits ${n}`,
-        Math.floor(offsetsLength / 8),
-      );
+    const syncedPath = join(this.dir, LEDGER_FILES.synced);
+    const synced = existsSync(syncedPath) ? Number(readFileSync(syncedPath, 'utf8').trim()) : 0;
+    if (!Number.isSafeInteger(synced) || synced < 0 || synced > n) {
+      throw corrupt(`the synced mark ${synced} is not inside the checkpoint's ${n} entries`);
     }
-    const end = n === 0 ? 0 : this.#offset(n - 1);
-    const entriesLength = fileSize(this.#fds.entries);
-    if (entriesLength < end) throw corrupt(`entries file ends at byte ${entriesLength}, before committed byte ${end}`);
-    if (entriesLength > end) this.#saveTail(end, entriesLength, n);
-    const cut = (fd: number, length: number, what: string, index: number) => {
+    const trust = (fd: number, length: number, what: string, index: number) => {
       const actual = fileSize(fd);
-      if (actual < length) throw corrupt(`${what} is shorter than the checkpoint commits`, index);
-      if (actual > length) {
-        ftruncateSync(fd, length);
-        fsyncSync(fd);
-      }
+      if (actual < length) throw corrupt(`${what} is shorter than its synced mark`, index);
+      if (actual > length) ftruncateSync(fd, length);
     };
-    cut(this.#fds.entries, end, 'entries', n);
-    cut(this.#fds.offsets, n * 8, 'entries.idx', n);
-    cut(this.#fds.jti, n * JTI_KEY_SIZE, 'jti.idx', Math.floor(fileSize(this.#fds.jti) / JTI_KEY_SIZE));
+    trust(this.#fds.offsets, synced * 8, 'entries.idx', Math.floor(fileSize(this.#fds.offsets) / 8));
+    trust(this.#fds.jti, synced * JTI_KEY_SIZE, 'jti.idx', Math.floor(fileSize(this.#fds.jti) / JTI_KEY_SIZE));
     for (let level = 0; level < 64; level++) {
-      const count = hashesAtLevel(n, level);
-      const path = levelFile(this.dir, level);
-      if (count === 0) {
-        if (existsSync(path)) rmSync(path);
-        if (level > 0) break;
-        continue;
-      }
-      cut(this.#levelFd(level), count * HASH_SIZE, `tree level ${level}`, count * 2 ** level);
-      this.#lastAtLevel[level] = Buffer.from(this.readNode(level, count - 1));
+      const count = hashesAtLevel(synced, level);
+      if (count === 0 && !existsSync(levelFile(this.dir, level))) break;
+      trust(this.#levelFd(level), count * HASH_SIZE, `tree level ${level}`, count * 2 ** level);
+      if (count > 0) this.#lastAtLevel[level] = Buffer.from(this.readNode(level, count - 1));
     }
-    for (let level = this.#lastAtLevel.length; level < 64; level++) rmSync(levelFile(this.dir, level), { force: true });
+    // Re-read the entries past the mark: the checkpoint commits n of them.
+    const start = synced === 0 ? 0 : this.#offset(synced - 1);
+    const length = fileSize(this.#fds.entries);
+    if (length < start) throw corrupt(`entries file ends at byte ${length}, before synced byte ${start}`, synced);
+    const tail = length > start ? pread(this.#fds.entries, length - start, start) : Buffer.alloc(0);
+    const bytes: Buffer[] = [];
+    const jtiKeys: string[] = [];
+    const ends: number[] = [];
+    let at = 0;
+    while (bytes.length < n - synced) {
+      const index = synced + bytes.length;
+      if (at + 2 > tail.length || at + 2 + tail.readUInt16BE(at) > tail.length) {
+        throw corrupt(`entry ${index}, which the checkpoint commits, is missing or cut short`, index);
+      }
+      const entry = tail.subarray(at + 2, at + 2 + tail.readUInt16BE(at));
+      at += 2 + entry.length;
+      try {
+        jtiKeys.push(jtiKeyOf(claimsOf(entry.toString('latin1')).jti));
+      } catch (cause) {
+        throw new EctLedgerError('ECT_LEDGER_CORRUPT', `entry ${index} is not a token`, { index, cause });
+      }
+      bytes.push(entry);
+      ends.push(start + at);
+    }
+    const end = start + at;
+    if (length > end) {
+      this.#saveTail(end, length, n);
+      ftruncateSync(this.#fds.entries, end);
+      fsyncSync(this.#fds.entries);
+    }
     this.#entriesEnd = end;
+    if (bytes.length > 0) this.#appendDerived(synced, bytes, jtiKeys, ends);
     // The bundle still being filled is what a torn write could have reached: re-hash it.
-    for (let index = n - (n % TILE_WIDTH); index < n; index++) {
+    for (let index = n - (n % TILE_WIDTH); index < synced; index++) {
       if (!leafHash(Buffer.from(this.entry(index), 'latin1')).equals(this.readNode(0, index))) {
         throw corrupt(`entry ${index} does not match its stored leaf hash`, index);
       }
@@ -548,6 +595,8 @@ export class FileLedger implements DagStore {
     if (!treeRoot(this.readNode, n).equals(this.#root)) {
       throw corrupt(`the stored tree of size ${n} does not have the checkpoint's root`);
     }
+    this.#synced = synced;
+    if (n > synced) this.#syncDerived();
     const jtis = n === 0 ? Buffer.alloc(0) : pread(this.#fds.jti, n * JTI_KEY_SIZE, 0);
     for (let index = 0; index < n; index++) {
       this.#index(jtis.toString('latin1', index * JTI_KEY_SIZE, (index + 1) * JTI_KEY_SIZE), index);

@@ -161,3 +161,50 @@ describe('auditLedger on a tampered ledger', () => {
     expect(auditLedger(dir, { verifierKey }).ok).toBe(true);
   });
 });
+
+describe('recovery of the derived files', () => {
+  it('rebuilds index and tree files lost past the synced mark (power loss), from the entries', () => {
+    const dir = tempDir();
+    const writer = FileLedger.openSync({ dir, origin: 'test.example/rebuild' });
+    writer.appendSync(tokens.slice(0, 100));
+    writer.appendSync(tokens.slice(100, 357));
+    const root = writer.root;
+    // The writer "crashes" (never closes): its derived files were never synced. Simulate losing
+    // them, and zeros where the page cache had not reached the disk.
+    for (const name of ['entries.idx', 'jti.idx', 'tree/01', 'tree/02']) truncateSync(join(dir, name), 0);
+    const level0 = readFileSync(join(dir, 'tree', '00'));
+    writeFileSync(
+      join(dir, 'tree', '00'),
+      Buffer.concat([level0.subarray(0, 1000), Buffer.alloc(level0.length - 1000)]),
+    );
+    const reopened = FileLedger.openSync({ dir });
+    expect(reopened.size).toBe(357);
+    expect(reopened.root).toEqual(root);
+    expect(reopened.entry(356)).toBe(tokens[356]);
+    expect(
+      reopened.indexesOf(
+        JSON.parse(Buffer.from((tokens[200] as string).split('.')[1] as string, 'base64url').toString()).jti,
+      ),
+    ).toEqual([200]);
+    reopened.close();
+    expect(auditLedger(dir).ok).toBe(true);
+    expect(readFileSync(join(dir, 'synced'), 'utf8').trim()).toBe('357');
+  });
+
+  it('refuses derived files shorter than their synced mark, or a mark past the checkpoint', () => {
+    const refused = (dir: string) => {
+      try {
+        FileLedger.openSync({ dir }).close();
+        return undefined;
+      } catch (error) {
+        return isEctError(error) ? error.code : String(error);
+      }
+    };
+    const short = copy();
+    truncateSync(join(short, 'tree', '03'), 32);
+    expect(refused(short)).toBe('ECT_LEDGER_CORRUPT');
+    const ahead = copy();
+    writeFileSync(join(ahead, 'synced'), '601\n');
+    expect(refused(ahead)).toBe('ECT_LEDGER_CORRUPT');
+  });
+});

@@ -14,6 +14,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEctError } from '../../src/base/errors.js';
 import { openCheckpoint } from '../../src/ledger/checkpoint.js';
+import { claimsOf } from '../../src/ledger/entry.js';
 import { FileLedger } from '../../src/ledger/file-store.js';
 import { leafHash, readerOverLeaves, treeRoot, verifyConsistency } from '../../src/ledger/merkle/index.js';
 import { NoteSigner } from '../../src/ledger/note.js';
@@ -91,9 +92,16 @@ describe('PostgreSQL ledger', () => {
       expect(verifyReceipt(await ledger.receipt(index), signer.verifier).index).toBe(index);
     }
     expect(await ledger.consistencyProof(8)).toEqual(file.consistencyProof(8));
+    // DagStore: predecessors are looked up in PostgreSQL; add() appends the node's token.
+    const claims = claimsOf(tokens[42] as string);
+    expect(await ledger.get(claims.jti)).toEqual([claims]);
+    const extra = makeTokens(1)[0] as string;
+    await ledger.add({ ...claimsOf(extra), token: extra });
+    expect(await ledger.indexesOf(claimsOf(extra).jti)).toEqual([600]);
+    file.appendSync([extra]);
     const refused = await ledger.append([tokens[3] as string]).catch((error: unknown) => error);
     expect(isEctError(refused, 'ECT_LEDGER_DUPLICATE')).toBe(true);
-    expect((await ledger.head()).size).toBe(600);
+    expect((await ledger.head()).size).toBe(601);
     const other = await PgLedger.open({ url, signer: NoteSigner.generate('pg.example/ledger') }).catch(
       (e: unknown) => e,
     );

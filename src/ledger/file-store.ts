@@ -60,6 +60,11 @@ export interface FileLedgerOptions {
   dir?: string;
   /** Origin (log name) for a new ledger; checked against an existing one. Default `ect-ledger.local/<random>`. */
   origin?: string;
+  /**
+   * Open an existing ledger for reading only, without the writer lock, e.g. while `ect ledger
+   * serve` appends to it: the reader sees the log as of its latest checkpoint at opening.
+   */
+  readOnly?: boolean;
 }
 
 /** What {@link FileLedger.append} acknowledges. */
@@ -163,13 +168,21 @@ export class FileLedger implements DagStore {
   #synced = 0;
   #closed = false;
 
-  private constructor(dir: string, signer: NoteSigner, head: { note: string; checkpoint: Checkpoint }) {
+  readonly #readOnly: boolean;
+
+  private constructor(
+    dir: string,
+    signer: NoteSigner,
+    head: { note: string; checkpoint: Checkpoint },
+    readOnly: boolean,
+  ) {
     this.dir = dir;
     this.signer = signer;
+    this.#readOnly = readOnly;
     this.#checkpoint = head.note;
     this.#size = head.checkpoint.size;
     this.#root = head.checkpoint.root;
-    const open = (name: string) => openSync(join(dir, name), 'a+');
+    const open = (name: string) => openSync(join(dir, name), readOnly ? 'r' : 'a+');
     this.#fds = {
       entries: open(LEDGER_FILES.entries),
       offsets: open(LEDGER_FILES.offsets),
@@ -193,18 +206,73 @@ export class FileLedger implements DagStore {
   /** {@link FileLedger.open}, synchronously. */
   static openSync(options: FileLedgerOptions = {}): FileLedger {
     const dir = resolve(options.dir ?? defaultLedgerDir());
+    if (options.readOnly) return FileLedger.#openReadOnly(dir);
     mkdirSync(join(dir, LEDGER_FILES.tree), { recursive: true });
     takeLock(dir);
     try {
       const signer = loadOrCreateKey(dir, options.origin);
       const note = loadOrCreateCheckpoint(dir, signer);
       const checkpoint = openCheckpoint(note, signer.verifier, signer.name);
-      const ledger = new FileLedger(dir, signer, { note, checkpoint });
+      const ledger = new FileLedger(dir, signer, { note, checkpoint }, false);
       ledger.#recover();
       return ledger;
     } catch (error) {
       rmSync(join(dir, LEDGER_FILES.lock), { force: true });
       throw error;
+    }
+  }
+
+  static #openReadOnly(dir: string): FileLedger {
+    const keyPath = join(dir, LEDGER_FILES.key);
+    const checkpointPath = join(dir, LEDGER_FILES.checkpoint);
+    if (!existsSync(keyPath) || !existsSync(checkpointPath)) {
+      throw new EctLedgerError('ECT_LEDGER_NOT_FOUND', `no ledger at ${dir}`);
+    }
+    const signer = NoteSigner.fromString(readFileSync(keyPath, 'utf8'));
+    const note = readFileSync(checkpointPath, 'utf8');
+    const ledger = new FileLedger(
+      dir,
+      signer,
+      { note, checkpoint: openCheckpoint(note, signer.verifier, signer.name) },
+      true,
+    );
+    try {
+      ledger.#checkCommitted();
+    } catch (error) {
+      ledger.close();
+      throw error;
+    }
+    return ledger;
+  }
+
+  /** Read-only open: the files hold everything the checkpoint commits, with its root. */
+  #checkCommitted(): void {
+    const n = this.#size;
+    const short = () =>
+      corrupt(
+        'the files do not hold what the checkpoint commits (a crashed writer?): open the ledger for writing once',
+      );
+    if (fileSize(this.#fds.offsets) < n * 8 || fileSize(this.#fds.jti) < n * JTI_KEY_SIZE) throw short();
+    for (let level = 0; hashesAtLevel(n, level) > 0; level++) {
+      if (
+        !existsSync(levelFile(this.dir, level)) ||
+        fileSize(this.#levelFd(level)) < hashesAtLevel(n, level) * HASH_SIZE
+      )
+        throw short();
+    }
+    this.#entriesEnd = n === 0 ? 0 : this.#offset(n - 1);
+    if (fileSize(this.#fds.entries) < this.#entriesEnd) throw short();
+    if (!treeRoot(this.readNode, n).equals(this.#root)) {
+      throw corrupt(`the stored tree of size ${n} does not have the checkpoint's root`);
+    }
+    this.#loadJtiIndex();
+  }
+
+  #loadJtiIndex(): void {
+    const n = this.#size;
+    const jtis = n === 0 ? Buffer.alloc(0) : pread(this.#fds.jti, n * JTI_KEY_SIZE, 0);
+    for (let index = 0; index < n; index++) {
+      this.#index(jtis.toString('latin1', index * JTI_KEY_SIZE, (index + 1) * JTI_KEY_SIZE), index);
     }
   }
 
@@ -387,16 +455,17 @@ export class FileLedger implements DagStore {
   /** Releases the files and the lock. */
   close(): void {
     if (this.#closed) return;
-    if (this.#broken === undefined && this.#size > this.#synced) this.#syncDerived();
+    if (!this.#readOnly && this.#broken === undefined && this.#size > this.#synced) this.#syncDerived();
     this.#closed = true;
     for (const fd of [this.#fds.entries, this.#fds.offsets, this.#fds.jti, ...this.#fds.levels]) {
       if (fd !== undefined) closeSync(fd);
     }
-    rmSync(join(this.dir, LEDGER_FILES.lock), { force: true });
+    if (!this.#readOnly) rmSync(join(this.dir, LEDGER_FILES.lock), { force: true });
   }
 
   #usable(): void {
     if (this.#closed) throw new EctLedgerError('ECT_LEDGER_LOCKED', 'ledger is closed');
+    if (this.#readOnly) throw new EctLedgerError('ECT_LEDGER_LOCKED', 'ledger was opened read-only');
     if (this.#broken !== undefined) {
       throw corrupt(`an earlier write failed (${this.#broken.message}); reopen the ledger to recover`);
     }
@@ -421,7 +490,7 @@ export class FileLedger implements DagStore {
   #levelFd(level: number): number {
     let fd = this.#fds.levels[level];
     if (fd === undefined) {
-      fd = openSync(levelFile(this.dir, level), 'a+');
+      fd = openSync(levelFile(this.dir, level), this.#readOnly ? 'r' : 'a+');
       this.#fds.levels[level] = fd;
     }
     return fd;
@@ -597,10 +666,7 @@ export class FileLedger implements DagStore {
     }
     this.#synced = synced;
     if (n > synced) this.#syncDerived();
-    const jtis = n === 0 ? Buffer.alloc(0) : pread(this.#fds.jti, n * JTI_KEY_SIZE, 0);
-    for (let index = 0; index < n; index++) {
-      this.#index(jtis.toString('latin1', index * JTI_KEY_SIZE, (index + 1) * JTI_KEY_SIZE), index);
-    }
+    this.#loadJtiIndex();
   }
 
   #saveTail(from: number, to: number, index: number): void {

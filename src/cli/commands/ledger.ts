@@ -29,7 +29,8 @@ function openLedger(options: DirOption & { origin?: string }): FileLedger {
 function withLedger<T>(options: DirOption, run: (ledger: FileLedger) => T): T {
   if (!existsSync(options.dir ?? defaultLedgerDir()))
     throw new UsageError(`no ledger at ${options.dir ?? defaultLedgerDir()}`);
-  const ledger = openLedger(options);
+  // Read-only: no writer lock, so reads work while `ect ledger serve` appends.
+  const ledger = FileLedger.openSync({ dir: options.dir ?? defaultLedgerDir(), readOnly: true });
   try {
     return run(ledger);
   } finally {

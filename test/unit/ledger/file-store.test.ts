@@ -134,3 +134,26 @@ describe('FileLedger', () => {
     (await FileLedger.open({ dir })).close();
   });
 });
+
+describe('FileLedger read-only', () => {
+  it('reads the committed log while a writer holds the lock, and refuses to append', async () => {
+    const dir = tempDir();
+    const writer = FileLedger.openSync({ dir });
+    writer.appendSync(tokens.slice(0, 10));
+    const reader = FileLedger.openSync({ dir, readOnly: true });
+    expect(reader.size).toBe(10);
+    expect(reader.entry(9)).toBe(tokens[9]);
+    expect(verifyReceipt(reader.receipt(3), NoteVerifier.fromString(writer.verifierKey)).index).toBe(3);
+    expect(await codeOf(() => reader.appendSync(tokens.slice(10, 11)))).toBe('ECT_LEDGER_LOCKED');
+    writer.appendSync(tokens.slice(10, 20));
+    expect(reader.size).toBe(10); // as of opening
+    reader.close();
+    const later = FileLedger.openSync({ dir, readOnly: true });
+    expect(later.size).toBe(20);
+    later.close();
+    writer.close();
+    expect(await codeOf(() => FileLedger.openSync({ dir: join(dir, 'none'), readOnly: true }))).toBe(
+      'ECT_LEDGER_NOT_FOUND',
+    );
+  });
+});

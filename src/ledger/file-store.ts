@@ -11,7 +11,8 @@
  *   are the C2SP hash tiles laid end to end; the levels between are kept too so that a proof reads
  *   one stored hash per node (O(log n) reads, no hashing up inside tiles);
  * - `checkpoint`: the latest C2SP signed checkpoint; `note.key` (mode 0600) and `note.pub`: the
- *   Ed25519 note key as Go's sumdb/note strings.
+ *   Ed25519 note key as Go's sumdb/note strings; `synced`: how many entries the derived files
+ *   (`entries.idx`, `jti.idx`, `tree/`) are known durable for.
  *
  * Durability policy: a batch is appended to `entries` and that file is fsynced; then the new
  * checkpoint is written to a temporary file, fsynced, renamed over `checkpoint` and the directory
@@ -655,7 +656,8 @@ export class FileLedger implements DagStore {
     }
     this.#entriesEnd = end;
     if (bytes.length > 0) this.#appendDerived(synced, bytes, jtiKeys, ends);
-    // The bundle still being filled is what a torn write could have reached: re-hash it.
+    // Spot check of the trusted part: the entries of the last partial bundle against their stored
+    // leaf hashes (auditLedger checks the whole log).
     for (let index = n - (n % TILE_WIDTH); index < synced; index++) {
       if (!leafHash(Buffer.from(this.entry(index), 'latin1')).equals(this.readNode(0, index))) {
         throw corrupt(`entry ${index} does not match its stored leaf hash`, index);

@@ -5,7 +5,7 @@
 //   AGENT_ACTION   the agent's task, e.g. fetch_data (also the name of the span doing the work)
 //   PORT           port to listen on (127.0.0.1); 0 = any free port
 //   AGENT_WORK_MS  how long the fake work takes, ms (default 5)
-// Prints one JSON line {"ready":true,...} on stdout when it is listening.
+// Prints "… listening on http://127.0.0.1:<port>" once it listens.
 import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
@@ -76,7 +76,5 @@ const server = createServer(async (req, res) => {
 
 server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
   const { port } = server.address();
-  process.stdout.write(
-    `${JSON.stringify({ ready: true, service: process.env.OTEL_SERVICE_NAME ?? action, action, port, pid: process.pid })}\n`,
-  );
+  console.log(`agent ${action} listening on http://127.0.0.1:${port}`);
 });

@@ -5,7 +5,7 @@
 // Environment:
 //   PORT        port to listen on (127.0.0.1); 0 = any free port
 //   AGENT_URLS  JSON object: action → base URL, e.g. {"fetch_data":"http://127.0.0.1:4001",...}
-// Prints one JSON line {"ready":true,...} on stdout when it is listening.
+// Prints "… listening on http://127.0.0.1:<port>" once it listens.
 import { createServer } from 'node:http';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { readJson } from './http-json.mjs';
@@ -79,7 +79,5 @@ const server = createServer(async (req, res) => {
 
 server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
   const { port } = server.address();
-  process.stdout.write(
-    `${JSON.stringify({ ready: true, service: process.env.OTEL_SERVICE_NAME ?? 'orchestrator', port, pid: process.pid })}\n`,
-  );
+  console.log(`orchestrator listening on http://127.0.0.1:${port}`);
 });

@@ -1,135 +1,146 @@
-// The main demo: the ECT paper's financial workflow as six real services on 127.0.0.1 (an
-// orchestrator and five agents), instrumented only by `node --import otel-ect/register`. It runs the
-// workflow once, stops the services (SIGTERM: everything is flushed), and has `ect dag verify` check
-// the exported tokens as a DAG. Exits with the verifier's exit code (0 valid, 3 partial, 1 invalid).
+// The demo: the ECT paper's financial workflow as six plain Node services on 127.0.0.1 (an
+// orchestrator and five agents), each started as `node --import otel-ect/register …` with no ECT code
+// of its own. It runs the workflow once, stops the services (on SIGTERM each flushes its spans and
+// tokens), checks the paper's figure in the exported tokens and has `ect dag verify` check the whole
+// DAG. Exits with the verifier's exit code (0 valid, 3 partial, 1 invalid), or 1 if the figure is wrong.
 //
-//   npm run build && node examples/agent-workflow/run.mjs [--runs N] [--dir DIR] [--otlp URL]
+//   npm run build && node examples/agent-workflow/run.mjs [--otlp http://127.0.0.1:4318]
 //
-// --otlp http://127.0.0.1:4318 also sends spans and token log records to that OTLP/HTTP endpoint
-// (a Collector); the local files are written either way and are what is verified here.
-//
-// Files go to .ect/demo/ (removed and recreated on every run) unless --dir is given.
-import { rmSync } from 'node:fs';
+// Files go to .ect/demo/ (recreated on every run): home/ holds each service's development key (the
+// public ones in home/jwks/), export/ the OTLP JSON lines files, logs/ what the services printed.
+// --otlp also sends everything to an OTLP/HTTP endpoint (a Collector); the local files are what is
+// verified here.
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { decodeJwt } from 'jose';
-import {
-  AGENT_ACTIONS,
-  collectExport,
-  ectDagVerify,
-  REPO_ROOT,
-  runWorkflows,
-  startWorkflow,
-  stopWorkflow,
-} from './harness.mjs';
+import { readTokenFiles } from 'otel-ect/audit';
+import { decodeUnverified } from 'otel-ect/token';
 
-const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '1' }, dir: { type: 'string' }, otlp: { type: 'string' } },
-});
-const runs = Number(values.runs);
-if (!Number.isInteger(runs) || runs < 1) {
-  console.error('--runs must be a whole number ≥ 1');
-  process.exit(2);
-}
-const dir = values.dir ?? join(REPO_ROOT, '.ect/demo');
-const rel = (p) => (relative(process.cwd(), p).startsWith('..') ? p : relative(process.cwd(), p) || '.');
+const ACTIONS = ['fetch_data', 'analyze_risk', 'check_credit', 'verify_compliance', 'execute_trade'];
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const dir = join(root, '.ect/demo');
+const exportDir = join(dir, 'export');
+const jwksDir = join(dir, 'home/jwks');
+const { otlp } = parseArgs({ options: { otlp: { type: 'string' } } }).values;
 rmSync(dir, { recursive: true, force: true });
+mkdirSync(join(dir, 'logs'), { recursive: true });
+
+// The bridge is configured by environment only.
+const env = {
+  ...process.env,
+  ECT_HOME: join(dir, 'home'),
+  ECT_FILE_EXPORT_DIR: exportDir,
+  OTEL_TRACES_EXPORTER: otlp ? 'otlp' : 'none',
+  OTEL_LOGS_EXPORTER: otlp ? 'otlp' : 'none',
+  OTEL_METRICS_EXPORTER: 'none',
+  ...(otlp ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlp } : {}),
+};
+const services = [];
+
+/** Starts one service on a free port (its stderr to logs/<name>.log); resolves with its URL once it listens. */
+function start(name, script, serviceEnv = {}) {
+  const log = join(dir, 'logs', `${name}.log`);
+  const logFd = openSync(log, 'w');
+  const child = spawn(
+    process.execPath,
+    ['--import', 'otel-ect/register', join(root, 'examples/agent-workflow', script)],
+    {
+      cwd: root,
+      env: { ...env, ...serviceEnv, OTEL_SERVICE_NAME: name, PORT: '0' },
+      stdio: ['ignore', 'pipe', logFd],
+    },
+  );
+  closeSync(logFd); // the child has its own copy
+  services.push(child);
+  return new Promise((resolve, reject) => {
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      const url = /listening on (http:\S+)/.exec(output)?.[1];
+      if (url) resolve(url);
+    });
+    child.once('exit', (code) => reject(new Error(`${name} exited (code ${code}) before it listened; see ${log}`)));
+    setTimeout(() => reject(new Error(`${name} not listening after 60 s`)), 60_000).unref();
+  });
+}
 
 console.log("otel-ect demo: the ECT paper's financial workflow over real HTTP");
 console.log('  orchestrator → fetch_data → (analyze_risk ∥ check_credit) → verify_compliance → execute_trade');
-console.log('  six Node processes, each run as `node --import otel-ect/register …` — no ECT code in any service');
-console.log(`  files: ${rel(dir)}/  (home/jwks: public keys, export: OTLP JSON lines, logs: process output)\n`);
-
-const started = Date.now();
-const workflow = await startWorkflow({
-  dir,
-  ...(values.otlp === undefined ? {} : { exporters: 'otlp', otlpEndpoint: values.otlp }),
-});
-let summaries;
+console.log('  six Node processes, each run as `node --import otel-ect/register …` — no ECT code in any service\n');
 try {
-  console.log(
-    `started ${workflow.services.length} services in ${Date.now() - started} ms: ${workflow.services.map((s) => `${s.name}:${s.port}`).join(', ')}`,
+  const agents = Object.fromEntries(
+    await Promise.all(
+      ACTIONS.map(async (a) => [a, await start(`agent-${a.replaceAll('_', '-')}`, 'agent.mjs', { AGENT_ACTION: a })]),
+    ),
   );
-  summaries = await runWorkflows(workflow, runs);
-  for (const [i, s] of summaries.entries()) {
-    const trade = s.steps.execute_trade;
-    console.log(
-      `run ${i + 1}: trace ${s.traceId}, ${s.ms} ms, trade ${trade.orderId} ${trade.filled} ${trade.symbol} @ ${trade.price}`,
-    );
-  }
+  const orchestrator = await start('orchestrator', 'orchestrator.mjs', { AGENT_URLS: JSON.stringify(agents) });
+  console.log(`started ${services.length} services; POST ${orchestrator}/run`);
+  const response = await fetch(`${orchestrator}/run`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ symbol: 'ACME' }),
+  });
+  const run = await response.json();
+  if (!response.ok) throw new Error(`the workflow failed: ${JSON.stringify(run)}`);
+  const trade = run.steps.execute_trade;
+  console.log(
+    `trace ${run.traceId}: ${run.ms} ms, trade ${trade.orderId} ${trade.filled} ${trade.symbol} @ ${trade.price}`,
+  );
 } finally {
-  const stopping = Date.now();
-  await stopWorkflow(workflow);
-  console.log(
-    `stopped all services with SIGTERM in ${Date.now() - stopping} ms (each flushes its spans and tokens first)`,
+  // SIGTERM: the bridge flushes spans and tokens before the process exits.
+  await Promise.all(
+    services.map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await once(child, 'exit', { signal: AbortSignal.timeout(10_000) }).catch(() => child.kill('SIGKILL'));
+    }),
   );
+  console.log(`stopped ${services.length} services with SIGTERM`);
 }
 
-const exported = collectExport(workflow);
-console.log(
-  `exported: ${exported.spans.length} spans, ${exported.tokenRecords.length} token log records, ${exported.tokens.length} distinct tokens, ${exported.jwksFiles.length} JWK Sets`,
-);
-console.log(
-  `  in ${rel(workflow.exportDir)}/: ${exported.files.length} files, spans-<service>-<pid>.jsonl and tokens-<service>-<pid>.jsonl per process\n`,
-);
-
-// The paper's view: the five agent tasks, ordered by reachability over all `pred` edges.
-const claims = exported.tokens.map((t) => decodeJwt(t));
+// The paper's figure: among the five agents' tokens, who precedes whom over the `pred` edges.
+const files = readdirSync(exportDir).map((file) => join(exportDir, file));
+const claims = (await readTokenFiles(files)).map(({ token }) => decodeUnverified(token).payload);
+console.log(`\nexported ${claims.length} tokens into ${files.length} files in ${relative(process.cwd(), exportDir)}/`);
 const byJti = new Map(claims.map((c) => [c.jti, c]));
-const reaches = (from, to) => {
+function precedes(a, b) {
   const seen = new Set();
-  const stack = [to.jti];
+  const stack = [...b.pred];
   while (stack.length > 0) {
     const jti = stack.pop();
-    for (const p of byJti.get(jti)?.pred ?? []) {
-      if (p === from.jti) return true;
-      if (!seen.has(p)) {
-        seen.add(p);
-        stack.push(p);
-      }
-    }
+    if (jti === a.jti) return true;
+    if (seen.has(jti)) continue;
+    seen.add(jti);
+    stack.push(...(byJti.get(jti)?.pred ?? []));
   }
   return false;
-};
-for (const s of summaries) {
-  const wid = `${s.traceId.slice(0, 8)}-${s.traceId.slice(8, 12)}-${s.traceId.slice(12, 16)}-${s.traceId.slice(16, 20)}-${s.traceId.slice(20)}`;
-  const agent = Object.fromEntries(
-    AGENT_ACTIONS.map((a) => [a, claims.find((c) => c.wid === wid && c.exec_act === a)]),
-  );
-  if (AGENT_ACTIONS.some((a) => agent[a] === undefined)) {
-    console.log(`workflow ${wid}: some agent tokens are missing from the export`);
-    continue;
-  }
-  const checks = [
-    ['fetch_data → analyze_risk', reaches(agent.fetch_data, agent.analyze_risk)],
-    ['fetch_data → check_credit', reaches(agent.fetch_data, agent.check_credit)],
-    [
-      'analyze_risk ∥ check_credit',
-      !reaches(agent.analyze_risk, agent.check_credit) && !reaches(agent.check_credit, agent.analyze_risk),
-    ],
-    ['analyze_risk → verify_compliance', reaches(agent.analyze_risk, agent.verify_compliance)],
-    ['check_credit → verify_compliance', reaches(agent.check_credit, agent.verify_compliance)],
-    ['verify_compliance → execute_trade', reaches(agent.verify_compliance, agent.execute_trade)],
-  ];
-  console.log(`workflow ${wid} (paper's figure, by reachability over all pred edges):`);
-  for (const [what, ok] of checks) console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${what}`);
 }
+const task = Object.fromEntries(ACTIONS.map((a) => [a, claims.find((c) => c.exec_act === a)]));
+if (ACTIONS.some((a) => task[a] === undefined)) throw new Error('some agent tokens are missing from the export');
+const checks = [
+  ['fetch_data → analyze_risk', precedes(task.fetch_data, task.analyze_risk)],
+  ['fetch_data → check_credit', precedes(task.fetch_data, task.check_credit)],
+  [
+    'analyze_risk ∥ check_credit',
+    !precedes(task.analyze_risk, task.check_credit) && !precedes(task.check_credit, task.analyze_risk),
+  ],
+  ['analyze_risk → verify_compliance', precedes(task.analyze_risk, task.verify_compliance)],
+  ['check_credit → verify_compliance', precedes(task.check_credit, task.verify_compliance)],
+  ['verify_compliance → execute_trade', precedes(task.verify_compliance, task.execute_trade)],
+];
+console.log("the paper's figure, by reachability over all pred edges:");
+for (const [what, ok] of checks) console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${what}`);
 
-const verify = ectDagVerify({
-  files: exported.files,
-  jwksDir: workflow.jwksDir,
-  scratchDir: join(dir, 'verify'),
-  tokens: exported.tokens,
-  jwks: exported.jwks,
+// Every signature, every span against its token, and the DAG rules: the `ect` command.
+console.log(
+  `\n$ ect dag verify ${relative(process.cwd(), exportDir)}/*.jsonl --jwks ${relative(process.cwd(), jwksDir)}`,
+);
+const ect = join(root, 'dist/cli/main.js');
+const { status } = spawnSync(process.execPath, [ect, 'dag', 'verify', ...files, '--jwks', jwksDir], {
+  stdio: 'inherit',
 });
-// The same command, as one would type it (the shell expands the glob to the files passed above).
-if (verify.fallback === undefined)
-  console.log(`\n$ ect dag verify ${rel(workflow.exportDir)}/*.jsonl --jwks ${rel(workflow.jwksDir)}`);
-else
-  console.log(
-    `\n(note: ${verify.fallback})\n$ ect ${verify.args.map((a) => (a.startsWith('/') ? rel(a) : a)).join(' ')}`,
-  );
-process.stdout.write(verify.stdout);
-process.stderr.write(verify.stderr);
-console.log(`\nect dag verify exit code: ${verify.status} (0 valid, 3 partial, 1 invalid)`);
-process.exitCode = verify.status ?? 1;
+console.log(`\nect dag verify exit code: ${status} (0 valid, 3 partial, 1 invalid)`);
+process.exitCode = checks.every(([, ok]) => ok) ? (status ?? 1) : 1;

@@ -11,7 +11,7 @@
 // from these attributes (`invoke_agent:planner`, `execute_tool:get_weather`, …) and hashes the
 // arguments/input into inp_hash and the results/output into out_hash. The "LLM" is a fixed plan.
 //
-// Environment: PORT (127.0.0.1; 0 = any free port). Prints {"ready":true,...} once listening.
+// Environment: PORT (127.0.0.1; 0 = any free port). Prints "… listening on http://127.0.0.1:<port>".
 import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
@@ -139,7 +139,5 @@ const server = createServer(async (req, res) => {
 
 server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
   const { port } = server.address();
-  process.stdout.write(
-    `${JSON.stringify({ ready: true, service: process.env.OTEL_SERVICE_NAME ?? 'genai-agent', port, pid: process.pid })}\n`,
-  );
+  console.log(`genai-agent listening on http://127.0.0.1:${port}`);
 });

@@ -6,6 +6,17 @@ export {
   type SpanRecord,
   type TokenSource,
 } from './read-tokens.js';
+export {
+  otlpRecordsInJson,
+  readOtlpFiles,
+  type OtlpAttributes,
+  type OtlpLogRecord,
+  type OtlpRecords,
+  type OtlpSource,
+  type OtlpSpan,
+  type OtlpSpanKind,
+  type OtlpValue,
+} from './read-otlp.js';
 export { spanMismatches } from './span-check.js';
 export {
   auditTokenFiles,

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { ATTR } from '../base/conventions.js';
+import { ATTR, SPAN_KIND_NAMES } from '../base/conventions.js';
+import { otlpRecordsInJson, type OtlpValue } from './read-otlp.js';
 
 /** Where a token was found: file and line, and for OTLP input which record carried it. */
 export interface TokenSource {
@@ -31,17 +32,6 @@ export interface FoundToken {
   source: TokenSource;
   spans: SpanRecord[];
 }
-
-type AnyValue = { stringValue?: string; intValue?: number | string; arrayValue?: { values?: AnyValue[] } };
-type KeyValue = { key: string; value?: AnyValue };
-type OtlpSpan = {
-  traceId?: string;
-  spanId?: string;
-  parentSpanId?: string;
-  name?: string;
-  kind?: number | string;
-  attributes?: KeyValue[];
-};
 
 /**
  * Reads compact tokens from files in any of the forms the bridge, the Collector and Jaeger write:
@@ -87,58 +77,44 @@ export interface OtlpToken {
   span?: Omit<SpanRecord, 'source'>;
 }
 
-const KIND_NUMBERS: Record<string, number> = {
-  SPAN_KIND_INTERNAL: 1,
-  SPAN_KIND_SERVER: 2,
-  SPAN_KIND_CLIENT: 3,
-  SPAN_KIND_PRODUCER: 4,
-  SPAN_KIND_CONSUMER: 5,
-};
-
 /**
  * The tokens inside one OTLP JSON export request (logs or traces, or Jaeger's `{"result": …}`), in
- * document order.
+ * document order: log record bodies first, then `ect.token` span attributes. Read with
+ * {@link otlpRecordsInJson}.
  *
  * @example tokensInOtlpJson(JSON.parse(line)).map((t) => t.token)
  */
 export function tokensInOtlpJson(request: unknown): OtlpToken[] {
   const out: OtlpToken[] = [];
-  const doc = ((request as { result?: unknown }).result ?? request) as {
-    resourceLogs?: unknown[];
-    resourceSpans?: unknown[];
-  };
-  for (const rl of (doc.resourceLogs ?? []) as { scopeLogs?: { logRecords?: { body?: AnyValue }[] }[] }[]) {
-    for (const sl of rl.scopeLogs ?? []) {
-      for (const record of sl.logRecords ?? []) {
-        const body = record.body?.stringValue;
-        if (typeof body === 'string' && body.split('.').length === 3) out.push({ token: body, kind: 'log' });
-      }
-    }
+  const { spans, logRecords } = otlpRecordsInJson(request);
+  for (const record of logRecords) {
+    const body = record.body;
+    if (typeof body === 'string' && body.split('.').length === 3) out.push({ token: body, kind: 'log' });
   }
-  for (const rs of (doc.resourceSpans ?? []) as { scopeSpans?: { spans?: OtlpSpan[] }[] }[]) {
-    for (const ss of rs.scopeSpans ?? []) {
-      for (const span of ss.spans ?? []) {
-        const attribute = (key: string) => span.attributes?.find((a) => a.key === key)?.value;
-        const token = attribute(ATTR.token)?.stringValue;
-        if (typeof token !== 'string') continue;
-        const pred = attribute(ATTR.pred);
-        out.push({
-          token,
-          kind: 'span',
-          span: {
-            traceId: String(span.traceId ?? ''),
-            spanId: String(span.spanId ?? ''),
-            parentSpanId:
-              span.parentSpanId === undefined || span.parentSpanId === '' ? undefined : String(span.parentSpanId),
-            name: String(span.name ?? ''),
-            kind: typeof span.kind === 'number' ? span.kind : (KIND_NUMBERS[String(span.kind)] ?? 0),
-            jti: attribute(ATTR.jti)?.stringValue,
-            pred: pred?.arrayValue ? (pred.arrayValue.values ?? []).map((v) => v.stringValue) : pred?.stringValue,
-            rejectedIncoming: Number(attribute(ATTR.incomingRejected)?.intValue ?? 0),
-          },
-        });
-      }
-    }
+  for (const span of spans) {
+    const token = span.attributes[ATTR.token];
+    if (typeof token !== 'string') continue;
+    const pred = span.attributes[ATTR.pred];
+    const rejected = span.attributes[ATTR.incomingRejected];
+    out.push({
+      token,
+      kind: 'span',
+      span: {
+        traceId: span.traceId,
+        spanId: span.spanId,
+        parentSpanId: span.parentSpanId,
+        name: span.name,
+        kind: SPAN_KIND_NAMES.indexOf(span.kind as (typeof SPAN_KIND_NAMES)[number]) + 1,
+        jti: typeof span.attributes[ATTR.jti] === 'string' ? span.attributes[ATTR.jti] : undefined,
+        // An array of ids as exported, or the JSON string some backends flatten arrays into.
+        pred: Array.isArray(pred)
+          ? pred.map((p: OtlpValue) => (typeof p === 'string' ? p : undefined))
+          : typeof pred === 'string'
+            ? pred
+            : undefined,
+        rejectedIncoming: typeof rejected === 'number' || typeof rejected === 'bigint' ? Number(rejected) : 0,
+      },
+    });
   }
   return out;
 }

@@ -25,7 +25,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .addCommand(tokenCommand(io, setExit))
     .addCommand(dagCommand(io, setExit))
     .addCommand(ledgerCommand(io, setExit));
-  exitOverrideAll(program);
+  configureAll(program, io);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
@@ -42,7 +42,9 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   }
 }
 
-function exitOverrideAll(command: Command): void {
-  command.exitOverride();
-  for (const sub of command.commands) exitOverrideAll(sub);
+// Sub-commands made with `new Command` do not inherit these settings from the program: without
+// this, `ect token create --help` run in-process would write to the real stdout.
+function configureAll(command: Command, io: CliIo): void {
+  command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  for (const sub of command.commands) configureAll(sub, io);
 }

@@ -1,12 +1,13 @@
 import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { EctKeyError } from '../base/errors.js';
 import {
   algorithmOf,
   importSigningJwk,
   importVerificationJwk,
+  issuersOf,
   jwkThumbprint,
   privateJwkOf,
   publicJwkOf,
@@ -136,6 +137,59 @@ export function readJwkSetFolder(dir: string, onBadFile?: (file: string, error: 
     }
   }
   return all;
+}
+
+/** A signing key's issuer binding (`ect_iss`) and the file that states it. */
+export interface IssuerBinding {
+  /** Issuers the key may sign for. */
+  issuers: readonly string[];
+  /** The file the binding was read from. */
+  source: string;
+}
+
+/**
+ * Finds the issuer binding verifiers will hold a signing key to, so that a signer can refuse an
+ * `iss` no verifier would accept. The first of these that binds the key wins:
+ * 1. `jwksPath`, when given: its JWK whose `kid` is the key's (a set without it is refused);
+ * 2. `jwks.json` beside the key file, the layout {@link saveKeyFiles} writes: its JWK with the key's `kid`;
+ * 3. an `ect_iss` member in the private JWK itself.
+ * The published JWK Set comes before the private file because it is what verifiers read.
+ * `undefined` when none binds the key (such a key verifies for any `iss`).
+ *
+ * @example const binding = await findIssuerBinding('./keys/private.jwk.json', key);
+ */
+export async function findIssuerBinding(
+  keyPath: string,
+  key: SigningKey,
+  jwksPath?: string,
+): Promise<IssuerBinding | undefined> {
+  if (jwksPath !== undefined) {
+    const published = publishedKey(jwksPath, await readKeyFile(jwksPath), key.kid);
+    if (published === undefined) throw new EctKeyError(`${jwksPath} has no key with kid ${key.kid}`);
+    if (published.issuers !== undefined && published.issuers.length > 0)
+      return { issuers: published.issuers, source: jwksPath };
+  } else {
+    const sibling = join(dirname(keyPath), JWKS_FILE);
+    const text = await readFile(sibling, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw new EctKeyError(`cannot read key file ${sibling}: ${error.code ?? String(error)}`, { cause: error });
+    });
+    const published = text === undefined ? undefined : publishedKey(sibling, text, key.kid);
+    if (published?.issuers !== undefined && published.issuers.length > 0)
+      return { issuers: published.issuers, source: sibling };
+  }
+  const own = (await readKeyFile(keyPath)).trim();
+  if (!own.startsWith('{')) return undefined;
+  const issuers = issuersOf(parseJson(own) as JsonWebKey);
+  return issuers !== undefined && issuers.length > 0 ? { issuers, source: keyPath } : undefined;
+}
+
+function publishedKey(path: string, text: string, kid: string): VerificationKey | undefined {
+  try {
+    return parseVerificationKeys(text).resolveSync(kid);
+  } catch (cause) {
+    throw new EctKeyError(`cannot read the issuer binding from ${path}: ${(cause as Error).message}`, { cause });
+  }
 }
 
 /**

@@ -22,6 +22,8 @@ export {
   loadVerificationKeysFrom,
   readJwkSetFolder,
   saveKeyFiles,
+  findIssuerBinding,
+  type IssuerBinding,
   PRIVATE_KEY_FILE,
   JWKS_FILE,
 } from './files.js';

@@ -67,7 +67,13 @@ function checkedAlg(jwk: JsonWebKey, key: KeyObject): EctAlgorithm {
   return alg;
 }
 
-function issuersOf(jwk: JsonWebKey): string[] | undefined {
+/**
+ * The issuers a JWK is bound to by its `ect_iss` member (a string or an array of strings), or
+ * `undefined` when it has none. Throws {@link EctKeyError} for any other value.
+ *
+ * @example issuersOf({ kty: 'EC', ect_iss: 'spiffe://example.org/a' }) // ['spiffe://example.org/a']
+ */
+export function issuersOf(jwk: JsonWebKey): string[] | undefined {
   const value = (jwk as { ect_iss?: unknown }).ect_iss;
   if (value === undefined) return undefined;
   if (typeof value === 'string') return [value];

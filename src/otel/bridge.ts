@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { diag } from '@opentelemetry/api';
+import { diag, type Span, trace } from '@opentelemetry/api';
+import type { EctError } from '../base/errors.js';
 import { DirectoryJwksResolver } from '../keys/directory-resolver.js';
 import { loadSigningKey, loadVerificationKeys } from '../keys/files.js';
 import { generateSigningKey } from '../keys/generate.js';
@@ -8,15 +9,22 @@ import { publicJwkOf, verificationKeyOf } from '../keys/jwk.js';
 import { RemoteJwksResolver } from '../keys/remote.js';
 import type { KeyResolver, SigningKey, VerificationKey } from '../keys/types.js';
 import type { DraftVersion } from '../base/algorithms.js';
+import { CryptoPool, defaultCryptoThreads } from '../token/crypto-pool.js';
 import { EctSigner } from '../token/sign.js';
 import { EctVerifier } from '../token/verify.js';
 import { type EctEnvConfig, type EctMode, fileSafe } from './config.js';
 import { EctSpanExporter, type EctSpanExporterOptions, type SpanExporterLike } from './export/span-exporter.js';
 import { TokenPipeline, type EctLoggerProvider, type SignedToken } from './export/token-pipeline.js';
-import { httpResponseHook, undiciResponseHook, type HookDeps } from './http/response-hooks.js';
+import {
+  type HookDeps,
+  httpResponseHook,
+  type ResponseTokenPolicy,
+  undiciResponseHook,
+} from './http/response-hooks.js';
 import { defaultIssuer } from './processor/span-claims.js';
 import { EctSpanProcessor, type EctSpanProcessorOptions } from './processor/span-processor.js';
 import { parseSelector, type SpanSelector } from './processor/selector.js';
+import { IncomingVerdicts } from './propagation/incoming-verdicts.js';
 import { EctPropagator } from './propagation/propagator.js';
 import type { EctReadableSpan } from './span-types.js';
 import { EctStats } from './stats.js';
@@ -46,6 +54,13 @@ export interface EctBridgeOptions {
   maxLiveSpans?: number;
   /** See {@link EctSpanProcessorOptions.maxKnownTokens}. */
   maxKnownTokens?: number;
+  /**
+   * Worker threads that sign the tokens signed after the request (batches, export; see
+   * {@link CryptoPool}); 0 signs them in the event loop. Default {@link defaultCryptoThreads}.
+   */
+  cryptoThreads?: number;
+  /** Which responses carry the server span's token (see {@link ResponseTokenPolicy}). Default `sign`. */
+  responseToken?: ResponseTokenPolicy;
 }
 
 /** The assembled parts, for a `NodeSDK` or a hand-built provider. */
@@ -56,6 +71,15 @@ export interface EctBridge extends HookDeps {
   readonly pipeline: TokenPipeline;
   readonly verifier: EctVerifier;
   readonly signingKey: SigningKey;
+  /**
+   * Names tokens received out of band (a queue message, a stored result) as predecessors of a live
+   * span: each is verified (synchronously, as a header would be) and added to the span's frontier,
+   * replacing what it names (src/otel/DESIGN.md §2). Returns the tokens that failed, which are not
+   * added; never throws.
+   *
+   * @example const refused = bridge.addPredecessors(message.headers['execution-context']);
+   */
+  addPredecessors(tokens: string | readonly string[], span?: Span): EctError[];
   /** Wraps a span exporter so exported spans carry `ect.token`. */
   wrapExporter<S extends EctReadableSpan>(
     exporter: SpanExporterLike<S>,
@@ -92,14 +116,22 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
   const stats = new EctStats();
   const trustDomain = options.trustDomain ?? 'example.org';
   const audience = options.audience ?? [`spiffe://${trustDomain}`];
+  const pool = new CryptoPool({
+    threads: options.cryptoThreads ?? defaultCryptoThreads(),
+    onFallback: (error, signatures) => stats.fail('crypto.fallbacks', error, signatures),
+  });
+  const verdicts = new IncomingVerdicts(options.maxKnownTokens);
   const pipeline = new TokenPipeline({
     stats,
+    pool,
+    verdicts,
     ...(options.loggerProvider ? { loggerProvider: options.loggerProvider } : {}),
     sinks: options.tokenSinks ?? [],
   });
   const signer = new EctSigner(options.signingKey, { draft: options.draft ?? '01' });
   const processor = new EctSpanProcessor({
     signer,
+    verdicts,
     sink: pipeline,
     trustDomain,
     audience,
@@ -115,17 +147,40 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
     keys,
     audience: options.issuer === undefined ? audience : [...audience, options.issuer],
   });
-  const propagator = new EctPropagator({ frontiers: processor.frontiers, verifier, stats });
-  const deps: HookDeps = { frontiers: processor.frontiers, propagator, stats };
+  const mode = options.mode ?? 'record';
+  const propagator = new EctPropagator({
+    frontiers: processor.frontiers,
+    verifier,
+    stats,
+    // Record mode lets a request through whatever its tokens' verdict: the signatures are checked
+    // in the pool, off the request path. Enforce mode checks them before the handler runs.
+    ...(mode === 'record' ? { deferVerification: pool } : {}),
+  });
+  const deps: HookDeps = {
+    frontiers: processor.frontiers,
+    propagator,
+    stats,
+    responseToken: options.responseToken ?? 'sign',
+  };
   return {
     ...deps,
-    mode: options.mode ?? 'record',
+    mode,
     pipeline,
     verifier,
     processor,
     signingKey: options.signingKey,
+    addPredecessors: (tokens, span = trace.getActiveSpan()) => {
+      if (span === undefined) return [];
+      const {
+        tokens: verified,
+        failures,
+        covers,
+      } = propagator.verifyValues(typeof tokens === 'string' ? tokens : [...tokens]);
+      processor.frontiers.addToFrontier(span, verified, covers);
+      return failures;
+    },
     wrapExporter: (exporter, exporterOptions) =>
-      new EctSpanExporter(exporter, processor.tokens, { stats, ...exporterOptions }),
+      new EctSpanExporter(exporter, processor.tokens, { stats, pool, verdicts, ...exporterOptions }),
     httpInstrumentationConfig: (base) => {
       const next = (base as { responseHook?: unknown } | undefined)?.responseHook as Parameters<
         typeof httpResponseHook
@@ -187,6 +242,8 @@ export async function createEctBridgeFromConfig(
     issuer: config.issuer ?? defaultIssuer(config.trustDomain, config.serviceName),
     ...(config.audience === undefined ? {} : { audience: config.audience }),
     ...(config.ttlSeconds === undefined ? {} : { ttlSeconds: config.ttlSeconds }),
+    ...(config.cryptoThreads === undefined ? {} : { cryptoThreads: config.cryptoThreads }),
+    responseToken: config.responseToken,
     // The span exporter looks tokens up when the batch processor exports: keep every span's token
     // until then, however long its queue is configured.
     maxKnownTokens: Math.max(8192, 4 * (config.batchSpanProcessor.maxQueueSize ?? 2048)),

@@ -1,6 +1,8 @@
 import { join, resolve } from 'node:path';
 import { getBooleanFromEnv, getNumberFromEnv, getStringFromEnv, getStringListFromEnv } from '@opentelemetry/core';
 import type { DraftVersion } from '../base/algorithms.js';
+import { type OtlpProtocol, parseOtlpProtocol } from './export/otlp-exporters.js';
+import type { ResponseTokenPolicy } from './http/response-hooks.js';
 
 /** What the receiving side does with tokens that fail verification: record them, or refuse the request. */
 export type EctMode = 'record' | 'enforce';
@@ -23,12 +25,20 @@ export interface EctEnvConfig {
   draft: DraftVersion;
   selector: string | undefined;
   ttlSeconds: number | undefined;
+  /** `ECT_RESPONSE_TOKEN`: which responses carry the server span's token (`sign`, `traced`, `off`). */
+  responseToken: ResponseTokenPolicy;
+  /** `ECT_CRYPTO_THREADS`: signatures run off the event loop at once; 0 = in the event loop. Default from the cores. */
+  cryptoThreads: number | undefined;
   /** Leave GenAI content attributes, already hashed into the tokens, out of exported spans. */
   dropGenAiContent: boolean;
   /** Also write spans and token log records as OTLP JSON lines here. */
   fileExportDir: string | undefined;
   tracesExporter: string;
   logsExporter: string;
+  /** `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, else `OTEL_EXPORTER_OTLP_PROTOCOL`, else `http/protobuf`. */
+  tracesProtocol: OtlpProtocol;
+  /** `OTEL_EXPORTER_OTLP_LOGS_PROTOCOL`, else `OTEL_EXPORTER_OTLP_PROTOCOL`, else `http/protobuf`. */
+  logsProtocol: OtlpProtocol;
   /**
    * `OTEL_BSP_*`, for the span processors the SDK is started with (the `sdk-trace` processor does
    * not read them itself); `maxQueueSize` also tells the bridge how far behind the exporter may run.
@@ -86,10 +96,14 @@ export function configFromEnv(): EctEnvConfig {
     draft,
     selector: getStringFromEnv('ECT_SELECTOR'),
     ttlSeconds: ttl,
+    cryptoThreads: wholeNumberFromEnv('ECT_CRYPTO_THREADS'),
+    responseToken: oneOf('ECT_RESPONSE_TOKEN', ['sign', 'traced', 'off'], 'sign'),
     dropGenAiContent: getBooleanFromEnv('ECT_DROP_GENAI_CONTENT'),
     fileExportDir: fileExportDir === undefined ? undefined : resolve(fileExportDir),
     tracesExporter: (getStringFromEnv('OTEL_TRACES_EXPORTER') ?? 'otlp').toLowerCase(),
     logsExporter: (getStringFromEnv('OTEL_LOGS_EXPORTER') ?? 'otlp').toLowerCase(),
+    tracesProtocol: otlpProtocolFromEnv('TRACES'),
+    logsProtocol: otlpProtocolFromEnv('LOGS'),
     batchSpanProcessor: batchSpanProcessorSettings(),
   };
 }
@@ -102,6 +116,35 @@ export function configFromEnv(): EctEnvConfig {
  */
 export function fileSafe(name: string): string {
   return name.replace(/[^A-Za-z0-9_.-]/g, '_');
+}
+
+function oneOf<T extends string>(name: string, values: readonly T[], fallback: T): T {
+  const text = getStringFromEnv(name)?.toLowerCase() ?? fallback;
+  const value = values.find((v) => v === text);
+  if (value === undefined)
+    throw new EctConfigError(`${name} must be ${values.join(', ')}, not ${JSON.stringify(text)}`);
+  return value;
+}
+
+function wholeNumberFromEnv(name: string): number | undefined {
+  const text = getStringFromEnv(name);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0)
+    throw new EctConfigError(`${name} must be a whole number ≥ 0, not ${JSON.stringify(text)}`);
+  return value;
+}
+
+function otlpProtocolFromEnv(signal: 'TRACES' | 'LOGS'): OtlpProtocol {
+  const own = getStringFromEnv(`OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`);
+  const general = getStringFromEnv('OTEL_EXPORTER_OTLP_PROTOCOL');
+  const protocol = parseOtlpProtocol(own, general);
+  if (protocol === undefined) {
+    throw new EctConfigError(
+      `OTEL_EXPORTER_OTLP_${own === undefined ? '' : `${signal}_`}PROTOCOL must be http/protobuf, http/json or grpc, not ${JSON.stringify(own ?? general)}`,
+    );
+  }
+  return protocol;
 }
 
 function batchSpanProcessorSettings(): BatchSpanProcessorSettings {

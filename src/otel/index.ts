@@ -29,9 +29,11 @@ export { installEnforcement } from './http/enforcement.js';
 export {
   type HookDeps,
   httpResponseHook,
+  type ResponseTokenPolicy,
   readResponseToken,
   tagServerResponse,
   undiciResponseHook,
+  wantsResponseToken,
 } from './http/response-hooks.js';
 export { boundSpanContext, type SpanBinding, spanBinding, traceIdToUuid } from './processor/binding.js';
 export { deriveExecAct } from './processor/exec-act.js';
@@ -43,6 +45,11 @@ export { EctSpanProcessor, type EctSpanProcessorOptions } from './processor/span
 export { type IssuedToken, TokenIssuer, type TokenSink } from './processor/token-issuer.js';
 export type { TokenRef } from './processor/token-ref.js';
 export { type TokenLookup, TokenRegistry } from './processor/token-registry.js';
+export {
+  IncomingVerdicts,
+  recordIncomingFailures,
+  type VerdictLookup,
+} from './propagation/incoming-verdicts.js';
 export { EctPropagator, type EctPropagatorOptions, type InjectionSource } from './propagation/propagator.js';
 export type { EctReadableSpan, EctWritableSpan } from './span-types.js';
 export { type EctCounter, EctStats } from './stats.js';

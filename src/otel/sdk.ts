@@ -2,8 +2,6 @@ import { join } from 'node:path';
 import { diag, metrics } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchLogRecordProcessor, type LogRecordExporter } from '@opentelemetry/sdk-logs';
 // `sdk-trace` (not the 2.x-only `sdk-trace-base` shim) exists in both SDK lines.
@@ -11,6 +9,7 @@ import { BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace'
 import { createEctBridgeFromConfig, type EctBridge } from './bridge.js';
 import { configFromEnv, type EctEnvConfig, fileSafe } from './config.js';
 import { CountingLogExporter } from './export/counting-log-exporter.js';
+import { otlpLogExporter, otlpSpanExporter } from './export/otlp-exporters.js';
 import { OtlpJsonFileLogExporter, OtlpJsonFileSpanExporter } from './export/otlp-json-file.js';
 import { installEnforcement } from './http/enforcement.js';
 
@@ -28,8 +27,8 @@ export interface EctNodeSdk {
 
 /**
  * Starts `NodeSDK` with auto-instrumentations, the ECT processor and propagator (composite with
- * W3C trace context and baggage), OTLP HTTP trace and log exporters (`OTEL_TRACES_EXPORTER`,
- * `OTEL_LOGS_EXPORTER`: `otlp` or `none`), optional OTLP JSON files (`ECT_FILE_EXPORT_DIR`), all from
+ * W3C trace context and baggage), OTLP trace and log exporters (`OTEL_TRACES_EXPORTER`,
+ * `OTEL_LOGS_EXPORTER`: `otlp` or `none`; `OTEL_EXPORTER_OTLP_PROTOCOL`: `http/protobuf` by default as the specification says, `http/json` or `grpc`), optional OTLP JSON files (`ECT_FILE_EXPORT_DIR`), all from
  * the environment. What `node --import otel-ect/register` runs; call it yourself to add options.
  *
  * @example const { shutdown } = await startEctNodeSdk();
@@ -40,8 +39,8 @@ export async function startEctNodeSdk(config: EctEnvConfig = configFromEnv()): P
 
   const spanExporters: SpanExporter[] = [];
   const logExporters: LogRecordExporter[] = [];
-  if (config.tracesExporter === 'otlp') spanExporters.push(new OTLPTraceExporter());
-  if (config.logsExporter === 'otlp') logExporters.push(new OTLPLogExporter());
+  if (config.tracesExporter === 'otlp') spanExporters.push(await otlpSpanExporter(config.tracesProtocol));
+  if (config.logsExporter === 'otlp') logExporters.push(await otlpLogExporter(config.logsProtocol));
   if (config.fileExportDir !== undefined) {
     const base = `${fileSafe(config.serviceName)}-${process.pid}`;
     spanExporters.push(new OtlpJsonFileSpanExporter(join(config.fileExportDir, `spans-${base}.jsonl`)));

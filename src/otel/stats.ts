@@ -14,7 +14,8 @@ export type EctCounter =
   | 'incoming.rejected'
   | 'responses.tagged'
   | 'spans.untracked'
-  | 'hooks.failed';
+  | 'hooks.failed'
+  | 'crypto.fallbacks';
 
 const DESCRIPTIONS: Record<EctCounter, string> = {
   'tokens.issued': 'ECTs issued (claims fixed) for spans',
@@ -29,6 +30,7 @@ const DESCRIPTIONS: Record<EctCounter, string> = {
   'incoming.rejected': 'incoming Execution-Context tokens that failed verification',
   'responses.tagged': 'responses that carried the server span token back',
   'spans.untracked': 'spans started past the live-span limit (spans that never end?), left without a token',
+  'crypto.fallbacks': 'signatures a crypto pool worker could not make, made in the event loop instead',
   'hooks.failed': 'internal failures caught in a span processor, propagator or hook (never thrown into the app)',
 };
 

@@ -8,7 +8,9 @@ import type { ResolvedVerifyOptions } from './options.js';
 /**
  * Steps 6–10 and 12 of the profile, run after the signature has verified: required claims and
  * their types, issuer binding and audience, times, replay, formats and limits, policy.
- * Shared by the fast and the `jose` paths.
+ * Shared by the fast and the `jose` paths. Errors name the claims as the token spells them
+ * (`par`/`ext` on a -00 token); `typDraft`, the draft the header's `typ` names, picks the name of
+ * a predecessor claim that is absent altogether.
  *
  * @example const { claims, draft } = checkClaims(payload, key, resolveVerifyOptions({ keys }));
  */
@@ -16,8 +18,9 @@ export function checkClaims(
   payload: Record<string, unknown>,
   key: VerificationKey,
   options: ResolvedVerifyOptions,
+  typDraft: DraftVersion = '01',
 ): { claims: EctClaims; draft: DraftVersion } {
-  const { claims, draft } = readClaims(payload);
+  const { claims, draft, names } = readWireClaims(payload, typDraft);
   checkIssuer(claims.iss, key, options);
   if (!options.audit && options.audience.length > 0) checkAudience(claims.aud, options.audience);
   const now = options.now ?? Math.floor(Date.now() / 1000);
@@ -28,18 +31,42 @@ export function checkClaims(
     if (!options.replay.checkAndRecord(claims.wid ?? '', claims.jti, acceptedUntil, now))
       throw new EctReplayError(claims.jti);
   }
-  checkFormats(claims, options);
+  checkFormats(claims, names, options);
   options.policy?.(claims);
   return { claims, draft };
 }
 
+/** The names a token gives the two claims that -00 and -01 spell differently. */
+interface WireNames {
+  pred: 'pred' | 'par';
+  ext: 'ect_ext' | 'ext';
+}
+
+const WIRE_NAMES: Readonly<Record<DraftVersion, WireNames>> = {
+  '00': { pred: 'par', ext: 'ext' },
+  '01': { pred: 'pred', ext: 'ect_ext' },
+};
+
 /**
  * Step 6 alone: required claims and their types, normalised to the -01 shape. For reading tokens
- * whose signature is checked elsewhere (or, in reports, not at all).
+ * whose signature is checked elsewhere (or, in reports, not at all). `typDraft` (the draft the
+ * header's `typ` names, default -01) only picks the name errors use for an absent `pred`/`par`.
  *
  * @example const { claims, draft } = readClaims(decodeUnverified(token).payload);
  */
-export function readClaims(p: Record<string, unknown>): { claims: EctClaims; draft: DraftVersion } {
+export function readClaims(
+  p: Record<string, unknown>,
+  typDraft: DraftVersion = '01',
+): { claims: EctClaims; draft: DraftVersion } {
+  const { claims, draft } = readWireClaims(p, typDraft);
+  return { claims, draft };
+}
+
+function readWireClaims(
+  p: Record<string, unknown>,
+  typDraft: DraftVersion,
+): { claims: EctClaims; draft: DraftVersion; names: WireNames } {
+  const expected = WIRE_NAMES[typDraft];
   const iss = requireString(p, 'iss');
   const aud = p.aud;
   if (aud === undefined) missing('aud');
@@ -57,14 +84,14 @@ export function readClaims(p: Record<string, unknown>): { claims: EctClaims; dra
   const execAct = requireString(p, 'exec_act');
   const hasPred = 'pred' in p;
   const hasPar = 'par' in p;
-  if (hasPred && hasPar) invalid('pred', 'token carries both pred (-01) and par (-00)');
-  if (!hasPred && !hasPar) missing('pred');
+  if (hasPred && hasPar) invalid(expected.pred, 'token carries both pred (-01) and par (-00)');
+  if (!hasPred && !hasPar) missing(expected.pred);
   const predName = hasPred ? 'pred' : 'par';
   const pred = p[predName];
   if (!Array.isArray(pred) || !pred.every((entry) => typeof entry === 'string'))
     invalid(predName, `${predName} must be an array of strings`);
   const extName = 'ect_ext' in p ? 'ect_ext' : 'ext' in p ? 'ext' : undefined;
-  if ('ect_ext' in p && 'ext' in p) invalid('ect_ext', 'token carries both ect_ext (-01) and ext (-00)');
+  if ('ect_ext' in p && 'ext' in p) invalid(expected.ext, 'token carries both ect_ext (-01) and ext (-00)');
   const claims: EctClaims = {
     iss,
     aud: aud as string | string[],
@@ -83,7 +110,11 @@ export function readClaims(p: Record<string, unknown>): { claims: EctClaims; dra
       invalid(extName, `${extName} must be a JSON object`);
     claims.ect_ext = ext as JsonObject;
   }
-  return { claims, draft: hasPar || extName === 'ext' ? '00' : '01' };
+  return {
+    claims,
+    draft: hasPar || extName === 'ext' ? '00' : '01',
+    names: { pred: predName, ext: extName ?? expected.ext },
+  };
 }
 
 function checkIssuer(iss: string, key: VerificationKey, options: ResolvedVerifyOptions): void {
@@ -129,7 +160,8 @@ export function checkTimes(claims: EctClaims, now: number, options: ResolvedVeri
   }
 }
 
-function checkFormats(claims: EctClaims, options: ResolvedVerifyOptions): void {
+function checkFormats(claims: EctClaims, names: WireNames, options: ResolvedVerifyOptions): void {
+  const { pred, ext } = names;
   if (!isUuid(claims.jti)) format('jti', 'jti must be a UUID');
   if (claims.wid !== undefined && !isUuid(claims.wid)) format('wid', 'wid must be a UUID');
   if (claims.inp_hash !== undefined && !isHashValue(claims.inp_hash))
@@ -137,24 +169,22 @@ function checkFormats(claims: EctClaims, options: ResolvedVerifyOptions): void {
   if (claims.out_hash !== undefined && !isHashValue(claims.out_hash))
     format('out_hash', 'out_hash must be 43 chars of base64url SHA-256');
   if (claims.pred.length > options.maxPred) {
-    throw new EctClaimError('ECT_PRED_TOO_MANY', `pred has ${claims.pred.length} entries, over ${options.maxPred}`, {
-      claim: 'pred',
+    throw new EctClaimError('ECT_PRED_TOO_MANY', `${pred} has ${claims.pred.length} entries, over ${options.maxPred}`, {
+      claim: pred,
     });
   }
-  for (const entry of claims.pred) if (!isUuid(entry)) format('pred', 'every pred entry must be a UUID');
-  if (new Set(claims.pred).size !== claims.pred.length) format('pred', 'pred lists an entry twice');
-  if (claims.pred.includes(claims.jti)) format('pred', 'a token cannot be its own predecessor');
+  for (const entry of claims.pred) if (!isUuid(entry)) format(pred, `every ${pred} entry must be a UUID`);
+  if (new Set(claims.pred).size !== claims.pred.length) format(pred, `${pred} lists an entry twice`);
+  if (claims.pred.includes(claims.jti)) format(pred, 'a token cannot be its own predecessor');
   if (claims.ect_ext !== undefined) {
     const bytes = Buffer.byteLength(JSON.stringify(claims.ect_ext));
     if (bytes > options.maxExtBytes) {
-      throw new EctClaimError('ECT_EXT_TOO_LARGE', `ect_ext is ${bytes} bytes, over ${options.maxExtBytes}`, {
-        claim: 'ect_ext',
+      throw new EctClaimError('ECT_EXT_TOO_LARGE', `${ext} is ${bytes} bytes, over ${options.maxExtBytes}`, {
+        claim: ext,
       });
     }
     if (jsonDepth(claims.ect_ext, options.maxExtDepth + 1) > options.maxExtDepth) {
-      throw new EctClaimError('ECT_EXT_TOO_DEEP', `ect_ext nests deeper than ${options.maxExtDepth}`, {
-        claim: 'ect_ext',
-      });
+      throw new EctClaimError('ECT_EXT_TOO_DEEP', `${ext} nests deeper than ${options.maxExtDepth}`, { claim: ext });
     }
   }
 }

@@ -14,3 +14,11 @@ export { MemoryReplayCache, type ReplayStore, type MemoryReplayCacheOptions } fr
 export { hashOctets, hashStream, type HashMode } from './hash.js';
 export { parseExecutionContext, formatExecutionContext, fitsExecutionContext, type HeaderLimits } from './header.js';
 export { decodeUnverified } from './decode.js';
+export {
+  CryptoPool,
+  type CryptoPoolOptions,
+  defaultCryptoThreads,
+  type Signable,
+  type SignatureCheck,
+  verifySignatureNow,
+} from './crypto-pool.js';

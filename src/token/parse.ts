@@ -44,8 +44,11 @@ export function parseCompact(token: string, options: ParseOptions): ParsedCompac
   const headerB64 = token.slice(0, firstDot);
   const payloadB64 = token.slice(firstDot + 1, secondDot);
   const signatureB64 = token.slice(secondDot + 1);
-  if (headerB64 === '' || payloadB64 === '' || signatureB64 === '') {
-    throw new EctFormatError('ECT_MALFORMED', 'not a compact JWS: empty part');
+  // An empty signature part is well-formed: it is how an unsecured JWS (`alg: none`, RFC 7515
+  // appendix A.5) is written. It passes here so that the header check names the real fault
+  // (ECT_ALG_NOT_ALLOWED); under an allowed alg it then fails as a signature of the wrong size.
+  if (headerB64 === '' || payloadB64 === '') {
+    throw new EctFormatError('ECT_MALFORMED', 'not a compact JWS: empty header or payload part');
   }
   if (!isCanonicalBase64url(headerB64) || !isCanonicalBase64url(payloadB64) || !isCanonicalBase64url(signatureB64)) {
     throw new EctFormatError('ECT_MALFORMED', 'not a compact JWS: a part is not canonical base64url');

@@ -28,6 +28,7 @@ export class PendingEct {
   readonly #signer: EctSigner;
   #claims: Readonly<EctClaims> | undefined;
   #compact: string | undefined;
+  #signing: Promise<string> | undefined;
 
   /** `claims` fixes the claims now; a subclass that builds them lazily leaves them out. */
   constructor(signer: EctSigner, jti: string, claims?: EctClaims) {
@@ -58,6 +59,28 @@ export class PendingEct {
   compact(): string {
     this.#compact ??= this.#signer.sign(this.claims);
     return this.#compact;
+  }
+
+  /**
+   * The compact JWS, signed by `sign` (a pool off the calling thread) if it was not yet; one
+   * signing at a time per token. If {@link PendingEct.compact} signs synchronously meanwhile (a
+   * header needed it at once), that signature is the one kept.
+   *
+   * @example const token = await pending.compactAsync((signer, claims) => pool.signClaims(signer, claims));
+   */
+  compactAsync(sign: (signer: EctSigner, claims: Readonly<EctClaims>) => Promise<string>): Promise<string> {
+    if (this.#compact !== undefined) return Promise.resolve(this.#compact);
+    this.#signing ??= sign(this.#signer, this.claims).then(
+      (compact) => {
+        this.#compact ??= compact;
+        return this.#compact;
+      },
+      (error: unknown) => {
+        this.#signing = undefined;
+        throw error;
+      },
+    );
+    return this.#signing;
   }
 
   /** Builds the claims of a token prepared without them; called once, on first demand. */
@@ -115,6 +138,21 @@ export class EctSigner {
       throw new EctError('ECT_SIGNING_FAILED', `signing with key ${this.key.kid} failed`, { cause, status: 500 });
     }
     return `${this.#headerB64}.${payloadB64}.${signature.toString('base64url')}`;
+  }
+
+  /**
+   * What a signature covers for `claims`: `BASE64URL(header) '.' BASE64URL(payload)`, for signing
+   * elsewhere (a worker of the crypto pool); the token is this, a dot, and the signature.
+   *
+   * @example const token = `${signer.signingInput(claims)}.${signatureFromWorker}`;
+   */
+  signingInput(claims: Readonly<EctClaims>): string {
+    return `${this.#headerB64}.${Buffer.from(this.#payloadJson(claims), 'utf8').toString('base64url')}`;
+  }
+
+  /** The `node:crypto` digest of this signer's algorithm (`null` for Ed25519). */
+  get digest(): string | null {
+    return this.#digest;
   }
 
   #inputBuffer(size: number): Buffer {

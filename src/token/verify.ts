@@ -1,9 +1,9 @@
-import { verify as cryptoVerify } from 'node:crypto';
 import { compactVerify, errors as joseErrors } from 'jose';
 import type { VerificationKey } from '../keys/types.js';
-import { DIGEST, SIGNATURE_BYTES } from '../base/algorithms.js';
+import { DIGEST, SIGNATURE_BYTES, TYP_00 } from '../base/algorithms.js';
 import type { VerifiedEct } from './claims.js';
 import { checkClaims } from './check-claims.js';
+import { type CryptoPool, type SignatureCheck, verifySignatureNow } from './crypto-pool.js';
 import { type EctError, EctFormatError, EctHeaderError, EctSignatureError } from '../base/errors.js';
 import { resolveVerifyOptions, type ResolvedVerifyOptions, type VerifyOptions } from './options.js';
 import { decodeJsonObject, parseCompact, type ParsedCompact } from './parse.js';
@@ -34,7 +34,21 @@ export class EctVerifier {
   verifySync(token: string): VerifiedEct {
     const parsed = parseCompact(token, this.options);
     const key = this.#keyFor(parsed, this.options.keys.resolveSync(parsed.header.kid));
-    checkSignature(parsed, key);
+    if (!verifySignatureNow(signatureCheck(parsed, key))) throw new EctSignatureError();
+    return this.#finish(token, parsed, decodeJsonObject(parsed.payloadB64, 'payload'), key);
+  }
+
+  /**
+   * Verifies like {@link EctVerifier.verifySync} (same steps, codes and synchronous key
+   * resolution), with the signature checked in a {@link CryptoPool}'s worker threads: the calling
+   * thread does no public-key cryptography.
+   *
+   * @example const verified = await verifier.verifyInPool(token, pool);
+   */
+  async verifyInPool(token: string, pool: CryptoPool): Promise<VerifiedEct> {
+    const parsed = parseCompact(token, this.options);
+    const key = this.#keyFor(parsed, this.options.keys.resolveSync(parsed.header.kid));
+    if (!(await pool.verifySignature(signatureCheck(parsed, key)))) throw new EctSignatureError();
     return this.#finish(token, parsed, decodeJsonObject(parsed.payloadB64, 'payload'), key);
   }
 
@@ -67,7 +81,7 @@ export class EctVerifier {
   }
 
   #finish(token: string, parsed: ParsedCompact, payload: Record<string, unknown>, key: VerificationKey): VerifiedEct {
-    const { claims, draft } = checkClaims(payload, key, this.options);
+    const { claims, draft } = checkClaims(payload, key, this.options, parsed.header.typ === TYP_00 ? '00' : '01');
     return { token, header: parsed.header, claims, draft };
   }
 }
@@ -91,24 +105,23 @@ export function verifyEct(token: string, options: VerifyOptions): Promise<Verifi
   return new EctVerifier(options).verify(token);
 }
 
-function checkSignature(parsed: ParsedCompact, key: VerificationKey): void {
+/**
+ * What must be checked of a parsed token's signature under `key`; a signature of the wrong length
+ * for the algorithm fails here already. Parts are canonical base64url (parseCompact checked), so
+ * the byte length follows from the text length without decoding.
+ */
+function signatureCheck(parsed: ParsedCompact, key: VerificationKey): SignatureCheck {
   const { alg } = parsed.header;
-  const signature = Buffer.from(parsed.signatureB64, 'base64url');
-  if (signature.length !== SIGNATURE_BYTES[alg]) {
-    throw new EctSignatureError(`signature has ${signature.length} bytes, ${alg} needs ${SIGNATURE_BYTES[alg]}`);
+  const bytes = Math.floor((parsed.signatureB64.length * 3) / 4);
+  if (bytes !== SIGNATURE_BYTES[alg]) {
+    throw new EctSignatureError(`signature has ${bytes} bytes, ${alg} needs ${SIGNATURE_BYTES[alg]}`);
   }
-  let ok: boolean;
-  try {
-    ok = cryptoVerify(
-      DIGEST[alg],
-      Buffer.from(parsed.signingInput, 'latin1'),
-      { key: key.publicKey, dsaEncoding: 'ieee-p1363' },
-      signature,
-    );
-  } catch {
-    ok = false;
-  }
-  if (!ok) throw new EctSignatureError();
+  return {
+    key: key.publicKey,
+    digest: DIGEST[alg],
+    signingInput: parsed.signingInput,
+    signatureB64: parsed.signatureB64,
+  };
 }
 
 function fromJose(cause: unknown): EctError {

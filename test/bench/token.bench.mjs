@@ -1,6 +1,6 @@
 // Token benchmark (npm run bench): signing and verification side by side with jose, fast-jwt and
 // raw node:crypto on the same bytes, then DAG validation growth from 100k to 1M tokens.
-// Targets (issue 2): sign ≥ 0.9× raw and ≥ 3× jose SignJWT; verify ≥ 0.85× raw; DAG 10× tokens ≤ 12× time.
+// Targets of this bench: sign ≥ 0.9× raw and ≥ 3× jose SignJWT; verify ≥ 0.85× raw; DAG 10× tokens ≤ 12× time.
 import { execFileSync } from 'node:child_process';
 import { sign as cryptoSign, verify as cryptoVerify, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';

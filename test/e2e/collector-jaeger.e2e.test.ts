@@ -24,24 +24,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadVerificationKeysFrom } from '../../src/keys/index.js';
 import { SPAN_BINDING_KEY } from '../../src/base/conventions.js';
 import { EctVerifier, type EctClaims } from '../../src/token/index.js';
+import { type OtlpSpan, readOtlpFiles } from '../../src/audit/index.js';
+import { type CollectedExport, collectExport, readJwksDir, tokensOf } from '../helpers/export.js';
+import { cleanEnv, freePorts, REPO_ROOT } from '../helpers/processes.js';
 import {
   AGENT_ACTIONS,
+  type AgentAction,
   agentService,
-  collectExport,
-  freePorts,
   ORCHESTRATOR_SERVICE,
-  readJwksDir,
-  readOtlpFiles,
-  REPO_ROOT,
   runWorkflows,
   startWorkflow,
   stopWorkflow,
-  type AgentAction,
-  type CollectedExport,
-  type ExportedSpan,
   type Workflow,
   type WorkflowSummary,
-} from '../../examples/agent-workflow/harness.mjs';
+} from '../helpers/workflow.js';
 import {
   agentOrder,
   checkSpansAndTokens,
@@ -148,13 +144,6 @@ function parseEnvLines(text: string): Record<string, string> {
     if (eq > 0 && /^[A-Z_][A-Z0-9_]*$/.test(line.slice(0, eq))) out[line.slice(0, eq)] = line.slice(eq + 1);
   }
   return out;
-}
-
-/** The caller's environment without OTEL_* / ECT_* settings, so nothing outside changes the stack. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_') && !k.startsWith('ECT_')),
-  );
 }
 
 /** True if something accepts TCP connections on host:port (bounded, 2 s). */
@@ -306,24 +295,21 @@ function flipOnePayloadChar(token: string): { tampered: string; position: number
 }
 
 /** A CollectedExport over the given OTLP files (spans and/or token log records), one trace only. */
-function exportOf(files: string[], jwksDir: string, traceId: string, extraLogFiles: string[] = []): CollectedExport {
-  const { spans } = readOtlpFiles(files);
-  const { logRecords } = readOtlpFiles([...files, ...extraLogFiles]);
+async function exportOf(
+  files: string[],
+  jwksDir: string,
+  traceId: string,
+  extraLogFiles: string[] = [],
+): Promise<CollectedExport> {
+  const { spans } = await readOtlpFiles(files);
+  const { logRecords } = await readOtlpFiles([...files, ...extraLogFiles]);
   const ofTrace = spans.filter((s) => s.traceId === traceId);
   const records = logRecords.filter((r) => r.traceId === traceId);
-  const tokenRecords = records.filter((r) => r.eventName === 'ect.token' || r.attributes['ect.jti'] !== undefined);
-  const tokens = [
-    ...new Set(
-      [...tokenRecords.map((r) => r.body), ...ofTrace.map((s) => s.attributes['ect.token'])].filter(
-        (t): t is string => typeof t === 'string',
-      ),
-    ),
-  ];
   const { files: jwksFiles, jwks } = readJwksDir(jwksDir);
-  return { files, spans: ofTrace, logRecords: records, tokenRecords, tokens, jwksDir, jwksFiles, jwks };
+  return { files, spans: ofTrace, logRecords: records, ...tokensOf(ofTrace, records), jwksDir, jwksFiles, jwks };
 }
 
-const shapeOf = (spans: readonly ExportedSpan[]) => spans.map((s) => `${s.service} ${s.kind} ${s.name}`).sort();
+const shapeOf = (spans: readonly OtlpSpan[]) => spans.map((s) => `${s.service} ${s.kind} ${s.name}`).sort();
 
 interface DagJson {
   verdict: string;
@@ -518,7 +504,7 @@ beforeAll(async () => {
   // The Collector's files: wait until both hold the whole run, then snapshot them (a Collector
   // restart truncates them).
   await waitFor('the run in the Collector files', ARRIVAL_TIMEOUT_MS, async () => {
-    const { spans, logRecords } = readOtlpFiles([stack.ECT_TRACES_FILE!, stack.ECT_LOGS_FILE!]);
+    const { spans, logRecords } = await readOtlpFiles([stack.ECT_TRACES_FILE!, stack.ECT_LOGS_FILE!]);
     const n = (xs: { traceId?: string | undefined }[]) => xs.filter((x) => x.traceId === traceId).length;
     return n(spans) >= SPANS_PER_RUN && n(logRecords) >= SPANS_PER_RUN ? true : undefined;
   });
@@ -536,10 +522,10 @@ beforeAll(async () => {
     jaegerV1: v1.body as typeof run1.jaegerV1,
     tracesFile,
     logsFile,
-    collector: exportOf([tracesFile, logsFile], workflow.jwksDir, traceId),
+    collector: await exportOf([tracesFile, logsFile], workflow.jwksDir, traceId),
     // Jaeger holds spans only; the token records to compare them with are the Collector's.
-    jaeger: exportOf([v3.unwrapped], workflow.jwksDir, traceId, [logsFile]),
-    local: collectExport(workflow),
+    jaeger: await exportOf([v3.unwrapped], workflow.jwksDir, traceId, [logsFile]),
+    local: await collectExport(workflow),
   };
 }, SETUP_TIMEOUT_MS);
 
@@ -572,7 +558,7 @@ afterAll(async () => {
 }, 90_000);
 
 /** The token of the span named `name` in `service`, exactly one. */
-function tokenOf(checked: { claims: EctClaims; span: ExportedSpan }[], service: string, name: string): EctClaims {
+function tokenOf(checked: { claims: EctClaims; span: OtlpSpan }[], service: string, name: string): EctClaims {
   const found = checked.filter((t) => t.span.service === service && t.span.name === name);
   expect(
     found.map((t) => `${t.span.service}/${t.span.name}`),
@@ -644,12 +630,12 @@ describe('bridge → otelcol-ect → Jaeger v2 (real binaries, loopback)', () =>
     const logTokens = run1.collector.tokenRecords.map((r) => r.body);
     expect(logTokens).toHaveLength(SPANS_PER_RUN);
     expect(new Set(logTokens).size).toBe(SPANS_PER_RUN);
-    const spanTokens = (spans: ExportedSpan[]) => new Set(spans.map((s) => s.attributes['ect.token']));
+    const spanTokens = (spans: OtlpSpan[]) => new Set(spans.map((s) => s.attributes['ect.token']));
     expect(new Set(logTokens)).toEqual(spanTokens(run1.jaeger.spans));
     expect(new Set(logTokens)).toEqual(spanTokens(run1.collector.spans));
     expect(new Set(logTokens)).toEqual(new Set(run1.local.tokens));
     // Nothing else went through: the files hold exactly this run.
-    const all = readOtlpFiles([run1.tracesFile, run1.logsFile]);
+    const all = await readOtlpFiles([run1.tracesFile, run1.logsFile]);
     expect(all.spans).toHaveLength(SPANS_PER_RUN);
     expect(all.logRecords).toHaveLength(SPANS_PER_RUN);
   });
@@ -864,7 +850,7 @@ describe('Collector outage under load', () => {
       for (const { traceId } of recovered) {
         const answer = await waitForJaegerTrace(traceId);
         const files = writeV3(answer, workflow.dir, `recovered-${traceId}`);
-        expect(shapeOf(readOtlpFiles([files.unwrapped]).spans), traceId).toEqual(EXPECTED_SHAPE);
+        expect(shapeOf((await readOtlpFiles([files.unwrapped])).spans), traceId).toEqual(EXPECTED_SHAPE);
         const { status, report } = dagVerify([files.raw], workflow.jwksDir);
         expect(report, traceId).toMatchObject({ verdict: 'valid', tokens: SPANS_PER_RUN, failures: [] });
         expect(status, traceId).toBe(0);
@@ -872,7 +858,7 @@ describe('Collector outage under load', () => {
       timings.recoveryToJaegerMs = Date.now() - t;
       // And the restarted Collector's files have them, spans and token log records.
       await waitFor('the recovered runs in the restarted Collector files', ARRIVAL_TIMEOUT_MS, async () => {
-        const { spans, logRecords } = readOtlpFiles([stack.ECT_TRACES_FILE!, stack.ECT_LOGS_FILE!]);
+        const { spans, logRecords } = await readOtlpFiles([stack.ECT_TRACES_FILE!, stack.ECT_LOGS_FILE!]);
         const ok = recovered.every(
           ({ traceId }) =>
             spans.filter((s) => s.traceId === traceId).length === SPANS_PER_RUN &&

@@ -157,6 +157,9 @@ export function mutate(token: string): fc.Arbitrary<string> {
       .map((newHeader) => `${newHeader}.${p}.${s}`),
     // Re-encode the payload as the same JSON with other bytes (spacing).
     fc.constant(`${h}.${b64(JSON.stringify(JSON.parse(Buffer.from(p, 'base64url').toString('utf8')), null, 1))}.${s}`),
+    // Strip the signature, as an unsecured JWS (alg none, RFC 7515 A.5) is written, under another alg or the same.
+    fc.constantFrom('none', 'None', 'ES256', 'EdDSA').map((alg) => `${b64({ ...header, alg })}.${p}.`),
+    fc.constant(`${h}.${p}.`),
     // Replace the signature with random bytes of a plausible or odd length.
     fc
       .uint8Array({ minLength: 0, maxLength: 130 })

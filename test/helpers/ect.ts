@@ -13,6 +13,7 @@ import {
   type VerificationKey,
 } from '../../src/keys/index.js';
 import {
+  type CryptoPool,
   EctError,
   EctSigner,
   EctVerifier,
@@ -125,6 +126,15 @@ export function outcomeSync(verifier: EctVerifier, token: string): Outcome {
 export async function outcomeAsync(verifier: EctVerifier, token: string): Promise<Outcome> {
   try {
     return { ok: true, value: await verifier.verify(token) };
+  } catch (error) {
+    return outcomeOf(error);
+  }
+}
+
+/** What {@link EctVerifier.verifyInPool} decided (signature checked in the pool's workers). */
+export async function outcomeInPool(verifier: EctVerifier, token: string, pool: CryptoPool): Promise<Outcome> {
+  try {
+    return { ok: true, value: await verifier.verifyInPool(token, pool) };
   } catch (error) {
     return outcomeOf(error);
   }

@@ -16,7 +16,7 @@ export interface OtelFixture {
   spans: InMemorySpanExporter;
   logs: InMemoryLogRecordExporter;
   provider: TracerProvider;
-  /** Flushes the token pipeline and returns the exported spans, oldest first. */
+  /** Flushes the provider (token pipeline and span exports) and returns the exported spans, oldest first. */
   finished(): Promise<ReadableSpan[]>;
   /** Claims of every token the bridge exported as a log record, in export order. */
   tokens(): Promise<EctClaims[]>;
@@ -60,7 +60,9 @@ export function createOtelFixture(options: Partial<EctBridgeOptions> = {}): Otel
     provider,
     verifier,
     finished: async () => {
-      await bridge.pipeline.forceFlush();
+      // The provider flushes its span processors: the bridge's token pipeline, and the exports
+      // still under way (tokens not yet signed are signed in the crypto pool first).
+      await provider.forceFlush();
       return spans.getFinishedSpans();
     },
     tokens: async () => {

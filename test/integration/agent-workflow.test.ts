@@ -5,19 +5,18 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EctClaims } from '../../src/token/index.js';
+import { type CollectedExport, collectExport } from '../helpers/export.js';
 import {
   AGENT_ACTIONS,
+  type AgentAction,
   agentService,
-  collectExport,
   ORCHESTRATOR_SERVICE,
   runWorkflows,
   startWorkflow,
   stopWorkflow,
-  type AgentAction,
-  type CollectedExport,
   type Workflow,
   type WorkflowSummary,
-} from '../../examples/agent-workflow/harness.mjs';
+} from '../helpers/workflow.js';
 import {
   agentOrder,
   checkSpansAndTokens,
@@ -50,7 +49,7 @@ beforeAll(async () => {
   timings.stopMs = Date.now() - t;
   // register exits with 128 + SIGTERM after flushing.
   expect(exits.map((e) => e.code)).toEqual(exits.map(() => 143));
-  exported = collectExport(workflow);
+  exported = await collectExport(workflow);
   checked = tokensOfSpans(exported);
 }, SETUP_TIMEOUT_MS);
 
@@ -71,7 +70,7 @@ function tokenOf(service: string, name: string): EctClaims {
   return found[0]!.claims;
 }
 
-describe('agent workflow over real HTTP (design.md §7)', () => {
+describe('agent workflow over real HTTP (src/otel/DESIGN.md §6)', () => {
   it('ran one workflow through all five agents', () => {
     expect(summaries).toHaveLength(1);
     expect(Object.keys(summaries[0]!.steps).sort()).toEqual([...AGENT_ACTIONS].sort());
@@ -116,7 +115,7 @@ describe('agent workflow over real HTTP (design.md §7)', () => {
     expect(reaches(agent.check_credit.jti, agent.analyze_risk.jti)).toBe(false);
   });
 
-  it('the cross-service edges of the §7 table: requests carry the caller frontier, responses return the callee token', () => {
+  it('the cross-service edges of the src/otel/DESIGN.md §6 table: requests carry the caller frontier, responses return the callee token', () => {
     expect(checked.length).toBeGreaterThan(0);
     const bySpanId = new Map(checked.map((t) => [t.span.spanId, t]));
     const server = (a: AgentAction) =>
@@ -152,7 +151,7 @@ describe('agent workflow over real HTTP (design.md §7)', () => {
         expect(reaches(t.claims.jti, root.jti), `${t.span.service} ${t.span.name}`).toBe(true);
   });
 
-  it('every predecessor edge is also a span link to the predecessor span (design.md §4)', () => {
+  it('every predecessor edge is also a span link to the predecessor span (src/otel/DESIGN.md §4)', () => {
     expect(checked.length).toBeGreaterThan(0);
     const spanOfJti = new Map(checked.map((t) => [t.claims.jti, t.span]));
     for (const t of checked) {

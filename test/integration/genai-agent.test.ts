@@ -3,16 +3,15 @@
 // exec_act from them and hash the tool arguments/results and agent messages into inp_hash/out_hash.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EctClaims } from '../../src/token/index.js';
-import type { CollectedExport } from '../../examples/agent-workflow/harness.mjs';
+import { type CollectedExport, collectExport } from '../helpers/export.js';
 import {
-  collectExport,
+  type AgentReply,
   GENAI_SERVICE,
+  type GenAiAgent,
   invokeAgent,
   startGenAiAgent,
   stopGenAiAgent,
-  type AgentReply,
-  type GenAiAgent,
-} from '../../examples/genai-agent/harness.mjs';
+} from '../helpers/workflow.js';
 import {
   checkSpansAndTokens,
   ect,
@@ -34,7 +33,7 @@ beforeAll(async () => {
   agent = await startGenAiAgent({ dir: run.dir, readyTimeoutMs: READY_TIMEOUT_MS });
   reply = await invokeAgent(agent, { question: 'Weather in Paris? Book a hotel.', city: 'Paris' });
   await stopGenAiAgent(agent);
-  exported = collectExport(agent);
+  exported = await collectExport(agent);
   tokens = tokensOfSpans(exported);
 }, SETUP_TIMEOUT_MS);
 

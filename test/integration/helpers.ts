@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,14 +7,11 @@ import { expect } from 'vitest';
 import { DirectoryJwksResolver } from '../../src/keys/index.js';
 import { SPAN_BINDING_KEY } from '../../src/base/conventions.js';
 import { decodeUnverified, EctVerifier, readClaims, type EctClaims } from '../../src/token/index.js';
-import {
-  AGENT_ACTIONS,
-  ECT_CLI,
-  REPO_ROOT,
-  type AgentAction,
-  type CollectedExport,
-  type ExportedSpan,
-} from '../../examples/agent-workflow/harness.mjs';
+import type { OtlpSpan } from '../../src/audit/index.js';
+import type { CollectedExport } from '../helpers/export.js';
+import { AGENT_ACTIONS, type AgentAction } from '../helpers/workflow.js';
+
+export { ect } from '../helpers/processes.js';
 
 /** Readiness of real processes on a loaded 2-core machine: generous, but bounded. */
 export const READY_TIMEOUT_MS = 60_000;
@@ -36,7 +32,7 @@ export function sha256b64url(text: string): string {
 export interface CheckedToken {
   token: string;
   claims: EctClaims;
-  span: ExportedSpan;
+  span: OtlpSpan;
 }
 
 /**
@@ -83,7 +79,7 @@ export async function checkSpansAndTokens(exported: CollectedExport): Promise<Ch
     expect(record?.traceId).toBe(span.traceId);
     expect(record?.spanId).toBe(span.spanId);
     // No incoming or response token was refused (a refused token is a lost edge).
-    const events = (span.raw.events ?? []).map((e) => e.name).filter((n) => n.startsWith('ect.'));
+    const events = span.events.map((e) => e.name).filter((n) => n.startsWith('ect.'));
     expect(events, `${where}: ECT verification events`).toEqual([]);
     expect(span.attributes['ect.incoming.rejected'], where).toBeUndefined();
     out.push({ token: compact, claims, span });
@@ -154,11 +150,4 @@ export function agentOrder(
   for (const x of AGENT_ACTIONS)
     for (const y of AGENT_ACTIONS) if (x !== y && reaches(agent[x].jti, agent[y].jti)) pairs.push(`${x} → ${y}`);
   return pairs.sort();
-}
-
-/** Runs the built `ect` CLI (bounded). */
-export function ect(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [ECT_CLI, ...args], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

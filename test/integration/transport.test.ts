@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { generateSigningKey, publicJwkOf } from '../../src/keys/index.js';
 import { EctSigner, newClaims } from '../../src/token/index.js';
 import { claimsOf } from '../helpers/otel.js';
-import { exportedSpans, freePort, freshHome, repoRoot, startService, type Service } from './fixtures/processes.js';
+import { freePorts, REPO_ROOT } from '../helpers/processes.js';
+import { exportedSpans, freshHome, type Service, startService } from './fixtures/processes.js';
 
 // Real services under `node --import otel-ect/register`, real HTTP on 127.0.0.1, no ECT code in them.
 let running: Service[] = [];
@@ -56,7 +57,7 @@ describe('response path: the callee token comes back and joins the caller fronti
       // The caller is the edge of this test's system: it answers with its own server token.
       expect(claimsOf(response.headers.get('execution-context')).exec_act).toBeTruthy();
       await stopAll();
-      const spans = exportedSpans(home);
+      const spans = await exportedSpans(home);
       const calleeServer = spans.find((s) => s.service === 'callee' && s.kind === SERVER)!;
       const callerClient = spans.find((s) => s.service === 'caller' && s.kind === CLIENT)!;
       const calleeWork = spans.find((s) => s.service === 'callee' && s.name === 'work')!;
@@ -108,7 +109,7 @@ describe('incoming tokens: record and enforce modes', () => {
     expect(forged.status).toBe(403);
     expect(await forged.json()).toMatchObject({ error: 'execution_context_rejected', code: 'ECT_SIGNATURE_INVALID' });
     await stopAll();
-    const works = exportedSpans(home).filter((s) => s.name === 'work');
+    const works = (await exportedSpans(home)).filter((s) => s.name === 'work');
     // The handler ran for the valid request only.
     expect(works).toHaveLength(1);
   });
@@ -140,7 +141,7 @@ describe('incoming tokens: record and enforce modes', () => {
     });
     expect(response.status).toBe(200);
     await stopAll();
-    const server = exportedSpans(home).find((s) => s.kind === SERVER)!;
+    const server = (await exportedSpans(home)).find((s) => s.kind === SERVER)!;
     expect(server.attributes['ect.incoming.rejected']).toBe(1);
     expect(server.events).toContainEqual({
       name: 'ect.verification_failed',
@@ -152,7 +153,7 @@ describe('incoming tokens: record and enforce modes', () => {
     const files = readdirSync(exportDir).map((f) => join(exportDir, f));
     const audit = spawnSync(
       process.execPath,
-      [join(repoRoot, 'dist/cli/main.js'), 'dag', 'verify', ...files, '--jwks', join(home, 'jwks'), '--json'],
+      [join(REPO_ROOT, 'dist/cli/main.js'), 'dag', 'verify', ...files, '--jwks', join(home, 'jwks'), '--json'],
       { encoding: 'utf8' },
     );
     expect(audit.status).toBe(3);
@@ -170,7 +171,7 @@ describe('incoming tokens: record and enforce modes', () => {
     const service = await start('recording', home, {});
     await fetch(`${service.url}/work`, { headers: { 'execution-context': token, traceparent: traceparent() } });
     await stopAll();
-    const spans = exportedSpans(home);
+    const spans = await exportedSpans(home);
     const prepare = claimsOf(spans.find((s) => s.name === 'prepare')!.attributes['ect.token']);
     expect(prepare.pred).toEqual([claimsOf(token).jti]);
     expect(prepare.wid).toBe(wid);
@@ -181,7 +182,7 @@ describe('incoming tokens: record and enforce modes', () => {
 describe('failure isolation', () => {
   it('keeps serving when the OTLP endpoint is down', async () => {
     const home = freshHome();
-    const deadPort = await freePort();
+    const [deadPort] = await freePorts(1);
     const service = await start('offline', home, {
       OTEL_TRACES_EXPORTER: 'otlp',
       OTEL_LOGS_EXPORTER: 'otlp',

@@ -1,12 +1,13 @@
 /**
- * Differential test: the node:crypto fast path (`verifySync`) and the jose path (`verify`) reach
- * the same verdict with the same error code for valid, mutated and adversarial tokens (arbitrary
+ * Differential test: the node:crypto fast path (`verifySync`), the jose path (`verify`) and the
+ * crypto pool's worker threads (`verifyInPool`) reach the same verdict with the same error code for valid, mutated and adversarial tokens (arbitrary
  * header and payload JSON signed with a real key: wrong types, huge values, crit headers, alg
  * mismatches, …) under varied verifier options.
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
+  CryptoPool,
   EctError,
   EctVerifier,
   MemoryReplayCache,
@@ -22,7 +23,16 @@ import {
   targetedTokenArb,
   validTokenArb,
 } from '../helpers/arbitraries.js';
-import { AUD, describeOutcome, ISS, NOW, outcomeAsync, outcomeSync, type Outcome } from '../helpers/ect.js';
+import {
+  AUD,
+  describeOutcome,
+  ISS,
+  NOW,
+  type Outcome,
+  outcomeAsync,
+  outcomeInPool,
+  outcomeSync,
+} from '../helpers/ect.js';
 
 const ALGS: EctAlgorithm[] = ['ES256', 'ES384', 'EdDSA'];
 
@@ -75,7 +85,10 @@ function verdict(outcome: Outcome): unknown {
       };
 }
 
-describe('verifySync (node:crypto) and verify (jose) agree', () => {
+describe('verifySync (node:crypto), verify (jose) and verifyInPool (worker threads) agree', () => {
+  const pool = new CryptoPool({ threads: 1 });
+  afterAll(() => pool.close());
+
   it('on accept/reject and on the error code, class and claim', async () => {
     const seen = new Map<string, number>();
     await fc.assert(
@@ -84,12 +97,14 @@ describe('verifySync (node:crypto) and verify (jose) agree', () => {
         // replay cache is set, so the second verdicts (ECT_REPLAY or not) are compared too.
         const syncVerifier = new EctVerifier(replay ? { ...options, replay: new MemoryReplayCache() } : options);
         const asyncVerifier = new EctVerifier(replay ? { ...options, replay: new MemoryReplayCache() } : options);
+        const poolVerifier = new EctVerifier(replay ? { ...options, replay: new MemoryReplayCache() } : options);
         for (let round = 0; round < (replay ? 2 : 1); round++) {
           const sync = outcomeSync(syncVerifier, token);
           const async_ = await outcomeAsync(asyncVerifier, token);
           expect(describeOutcome(sync)).not.toMatch(/^threw/);
           expect(describeOutcome(async_)).not.toMatch(/^threw/);
           expect(verdict(async_)).toEqual(verdict(sync));
+          expect(verdict(await outcomeInPool(poolVerifier, token, pool))).toEqual(verdict(sync));
           const key = describeOutcome(sync);
           seen.set(key, (seen.get(key) ?? 0) + 1);
         }

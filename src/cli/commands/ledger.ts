@@ -56,9 +56,7 @@ function readVerifierKey(value: string): NoteVerifier {
 
 /** `ect ledger …` */
 export function ledgerCommand(io: CliIo, setExit: (code: number) => void): Command {
-  const ledger = new Command('ledger')
-    .description('the audit ledger: a transparency log of tokens (C2SP formats)')
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  const ledger = new Command('ledger').description('the audit ledger: a transparency log of tokens (C2SP formats)');
   const out = (json: boolean | undefined, value: unknown, text: string) => {
     io.stdout(json ? `${JSON.stringify(value)}\n` : text.endsWith('\n') ? text : `${text}\n`);
   };

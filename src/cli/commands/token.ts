@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { loadSigningKey, loadVerificationKeys } from '../../keys/files.js';
+import { findIssuerBinding, loadSigningKey, loadVerificationKeys } from '../../keys/files.js';
 import type { DraftVersion } from '../../base/algorithms.js';
 import { isEctError } from '../../base/errors.js';
 import { isUuid } from '../../token/formats.js';
@@ -20,6 +20,8 @@ interface CreateOptions {
   outFile?: string;
   draft: DraftVersion;
   ttl: string;
+  jwks?: string;
+  force?: boolean;
 }
 
 interface VerifyCliOptions {
@@ -37,7 +39,10 @@ export function tokenCommand(io: CliIo, setExit: (code: number) => void): Comman
     .command('create')
     .description('sign one token and print it in compact form')
     .requiredOption('--key <file>', 'private key (JWK or PEM)')
-    .requiredOption('--iss <id>', 'issuer workload identity')
+    .requiredOption(
+      '--iss <id>',
+      'issuer workload identity; must be one the key is bound to (its ect_iss), if it is bound (see --jwks)',
+    )
     .requiredOption('--aud <id[,id]>', 'audience(s), comma-separated')
     .requiredOption('--exec-act <name>', 'the action performed')
     .option(
@@ -52,6 +57,12 @@ export function tokenCommand(io: CliIo, setExit: (code: number) => void): Comman
     .option('--out-file <file>', "set out_hash from this file's bytes")
     .addOption(new Option('--draft <version>', 'claim names to emit').choices(['00', '01']).default('01'))
     .option('--ttl <seconds>', 'lifetime', '600')
+    .option(
+      '--jwks <file>',
+      "JWK Set to read the key's issuer binding (ect_iss) from, in its entry with the key's kid. " +
+        'Default: jwks.json beside --key (as `ect keys generate` writes it), then an ect_iss member of the private JWK',
+    )
+    .option('--force', "sign even when --iss is not in the key's issuer binding (verifiers will refuse the token)")
     .action(async (options: CreateOptions) => {
       const ttlSeconds = Number(options.ttl);
       if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0)
@@ -66,6 +77,21 @@ export function tokenCommand(io: CliIo, setExit: (code: number) => void): Comman
         .filter((a) => a !== '');
       if (aud.length === 0) throw new UsageError('--aud needs at least one audience');
       const key = await asUsage(() => loadSigningKey(options.key));
+      if (options.force) {
+        const binding = await findIssuerBinding(options.key, key, options.jwks).catch(() => undefined);
+        if (binding !== undefined && !binding.issuers.includes(options.iss))
+          io.stderr(`ect: warning: --force: key ${key.kid} is not bound to ${options.iss} (${binding.source})\n`);
+      } else {
+        // A token whose iss is outside the key's binding fails every verifier with ECT_ISS_MISMATCH.
+        const binding = await asUsage(() => findIssuerBinding(options.key, key, options.jwks));
+        if (binding !== undefined && !binding.issuers.includes(options.iss)) {
+          throw new UsageError(
+            `key ${key.kid} is bound to ${binding.issuers.join(', ')} (ect_iss in ${binding.source}), not to ` +
+              `--iss ${options.iss}: verifiers would refuse the token with ECT_ISS_MISMATCH. ` +
+              'Give one of those issuers, or --force to sign anyway',
+          );
+        }
+      }
       const claims = newClaims({
         iss: options.iss,
         aud: aud.length === 1 ? aud[0]! : aud,

@@ -3,6 +3,8 @@ import * as api from '@opentelemetry/api';
 import { ROOT_CONTEXT, trace, type Attributes, type Context } from '@opentelemetry/api';
 import type { IssuedToken, TokenSink } from '../processor/token-issuer.js';
 import { ATTR, INSTRUMENTATION_SCOPE, TOKEN_LOG_EVENT } from '../../base/conventions.js';
+import { CryptoPool } from '../../token/crypto-pool.js';
+import type { VerdictLookup } from '../propagation/incoming-verdicts.js';
 import { EctStats } from '../stats.js';
 
 /** The log record this pipeline emits (the shape of `LogRecord` in api-logs 0.2xx and api 1.10). */
@@ -27,6 +29,8 @@ export interface EctLoggerProvider {
 
 // SeverityNumber.INFO in both API lines.
 const SEVERITY_INFO = 9;
+/** How long a flush waits for verdicts on incoming tokens still being checked. */
+const VERDICT_WAIT_MS = 1000;
 
 /**
  * The global logger provider: `@opentelemetry/api` ≥ 1.10 carries the logs API itself; before
@@ -61,7 +65,18 @@ export interface TokenPipelineOptions {
   sinks?: readonly ((token: SignedToken) => void)[];
   /** Tokens waiting at most; beyond, new ones are dropped and counted. Default 65,536. */
   maxQueueSize?: number;
-  /** Tokens signed per turn of the event loop (each ~20 µs of CPU for ES256). Default 64. */
+  /**
+   * Where tokens are signed: off the event loop in a pool's worker threads, or (`threads: 0`, the
+   * default) in this thread. The pipeline closes it when it shuts down.
+   */
+  pool?: CryptoPool;
+  /**
+   * Verdicts on incoming tokens that came after their span ended (`EctSpanProcessor.verdicts`): a
+   * server span's token log record then carries `ect.incoming.rejected`. A batch and a flush wait
+   * for verdicts still pending; a shutdown does not.
+   */
+  verdicts?: VerdictLookup;
+  /** Tokens signed per batch (each ~20–40 µs of CPU for ES256). Default 64. */
   maxBatchSize?: number;
   /** Delay before a batch is signed, ms. Default 100. */
   scheduledDelayMs?: number;
@@ -86,6 +101,10 @@ export class TokenPipeline implements TokenSink {
   #queue: IssuedToken[] = [];
   #timer: NodeJS.Timeout | undefined;
   #logger: EctLogger | undefined;
+  readonly #pool: CryptoPool;
+  readonly #verdicts: VerdictLookup | undefined;
+  /** The batch being signed in the pool, if any. */
+  #inFlight: IssuedToken[] | undefined;
   #stopped = false;
 
   constructor(options: TokenPipelineOptions = {}) {
@@ -95,6 +114,8 @@ export class TokenPipeline implements TokenSink {
     this.#maxBatch = options.maxBatchSize ?? 64;
     this.#delay = options.scheduledDelayMs ?? 100;
     this.stats = options.stats ?? new EctStats();
+    this.#pool = options.pool ?? new CryptoPool({ threads: 0 });
+    this.#verdicts = options.verdicts;
   }
 
   /** Tokens waiting to be signed. */
@@ -114,18 +135,58 @@ export class TokenPipeline implements TokenSink {
     this.#schedule();
   }
 
+  /**
+   * Signs and emits everything pending, in issue order, in this thread. Verdicts on incoming tokens
+   * still being checked are waited for (at most `VERDICT_WAIT_MS`) so the records carry them.
+   */
   async forceFlush(): Promise<void> {
-    while (this.#queue.length > 0) {
-      this.#signBatch();
-      // Yield between batches so a large backlog does not hold the event loop.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+    const pending = this.#pendingVerdicts([...(this.#inFlight ?? []), ...this.#queue]);
+    if (pending.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, VERDICT_WAIT_MS);
+      });
+      await Promise.race([Promise.all(pending), timeout]);
+      clearTimeout(timer);
     }
+    this.#flushNow();
   }
 
+  /**
+   * Flushes without waiting for anything: the SDK shuts the log pipeline down beside the span
+   * processors, and a record emitted after that yield would be dropped.
+   */
   async shutdown(): Promise<void> {
-    await this.forceFlush();
+    this.#flushNow();
     this.#stopped = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
+    await this.#pool.close();
+  }
+
+  #flushNow(): void {
+    const batch = this.#queue.splice(0);
+    if (this.#inFlight !== undefined) batch.unshift(...this.#inFlight);
+    this.#inFlight = undefined;
+    const signed = batch.map((issued) => {
+      try {
+        return issued.pending.compact();
+      } catch (error) {
+        this.stats.fail('tokens.sign_failed', error);
+        return undefined;
+      }
+    });
+    this.#deliver(batch, signed);
+  }
+
+  #pendingVerdicts(batch: readonly IssuedToken[]): Promise<unknown>[] {
+    const verdicts = this.#verdicts;
+    if (verdicts === undefined) return [];
+    const pending: Promise<unknown>[] = [];
+    for (const issued of batch) {
+      const late = issued.spanContext === undefined ? undefined : verdicts.lateFailures(issued.spanContext);
+      if (late instanceof Promise) pending.push(late);
+    }
+    return pending;
   }
 
   #schedule(): void {
@@ -133,8 +194,7 @@ export class TokenPipeline implements TokenSink {
     this.#timer = setTimeout(
       () => {
         this.#timer = undefined;
-        this.#signBatch();
-        if (this.#queue.length > 0) this.#schedule();
+        void this.#signBatch();
       },
       this.#queue.length >= this.#maxBatch ? 0 : this.#delay,
     );
@@ -142,16 +202,35 @@ export class TokenPipeline implements TokenSink {
     this.#timer.unref();
   }
 
-  #signBatch(): void {
+  /** Signs the next batch in the pool; the batch after it is scheduled when it is delivered. */
+  async #signBatch(): Promise<void> {
+    if (this.#inFlight !== undefined) return;
     const batch = this.#queue.splice(0, this.#maxBatch);
-    for (const issued of batch) {
-      let compact: string;
-      try {
-        compact = issued.pending.compact();
-      } catch (error) {
-        this.stats.fail('tokens.sign_failed', error);
-        continue;
-      }
+    if (batch.length === 0) return;
+    this.#inFlight = batch;
+    const signed = await Promise.all(
+      batch.map((issued) =>
+        this.#pool.sign(issued.pending).catch((error: unknown) => {
+          this.stats.fail('tokens.sign_failed', error);
+          return undefined;
+        }),
+      ),
+    );
+    const pending = this.#pendingVerdicts(batch);
+    if (pending.length > 0) await Promise.all(pending);
+    // A flush meanwhile delivered this batch itself.
+    if (this.#inFlight !== batch) return;
+    this.#inFlight = undefined;
+    this.#deliver(batch, signed);
+    if (this.#queue.length > 0) this.#schedule();
+  }
+
+  /** Emits the log record and feeds the sinks for each signed token of `batch`, in order. */
+  #deliver(batch: readonly IssuedToken[], signed: readonly (string | undefined)[]): void {
+    for (let i = 0; i < batch.length; i++) {
+      const issued = batch[i]!;
+      const compact = signed[i];
+      if (compact === undefined) continue;
       this.stats.add('tokens.signed');
       this.#emit(issued, compact);
       for (const sink of this.#sinks) {
@@ -164,6 +243,18 @@ export class TokenPipeline implements TokenSink {
     }
   }
 
+  #attributesOf(issued: IssuedToken): Attributes {
+    const { claims } = issued.pending;
+    const attributes: Attributes = {
+      [ATTR.jti]: claims.jti,
+      [ATTR.pred]: [...claims.pred],
+      [ATTR.execAct]: claims.exec_act,
+    };
+    const late = issued.spanContext === undefined ? undefined : this.#verdicts?.lateFailures(issued.spanContext);
+    if (Array.isArray(late) && late.length > 0) attributes[ATTR.incomingRejected] = late.length;
+    return attributes;
+  }
+
   #emit(issued: IssuedToken, compact: string): void {
     try {
       if (this.#logger === undefined) {
@@ -172,13 +263,12 @@ export class TokenPipeline implements TokenSink {
           throw new Error('no logger provider: install @opentelemetry/api-logs or pass loggerProvider');
         this.#logger = provider.getLogger(INSTRUMENTATION_SCOPE);
       }
-      const { claims } = issued.pending;
       this.#logger.emit({
         eventName: TOKEN_LOG_EVENT,
         severityNumber: SEVERITY_INFO,
         severityText: 'INFO',
         body: compact,
-        attributes: { [ATTR.jti]: claims.jti, [ATTR.pred]: [...claims.pred], [ATTR.execAct]: claims.exec_act },
+        attributes: this.#attributesOf(issued),
         context:
           issued.spanContext === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, issued.spanContext),
       });

@@ -13,6 +13,30 @@ export interface HookDeps {
   frontiers: Pick<FrontierTracker, 'issueNow' | 'addToFrontier'>;
   propagator: EctPropagator;
   stats: EctStats;
+  /** Which responses carry the server span's token. Default `sign`. */
+  responseToken?: ResponseTokenPolicy;
+}
+
+/**
+ * Which responses carry the server span's token (the one signature made on the request path):
+ * `sign` every response; `traced` only responses to requests that carried `traceparent` or
+ * `Execution-Context` (a caller that can use the token: probes and uninstrumented clients cost no
+ * signature); `off` none (callers then cannot name this service's outcome: the edge is missing).
+ */
+export type ResponseTokenPolicy = 'sign' | 'traced' | 'off';
+
+/**
+ * True when the response to `request` carries the server span's token under `policy`.
+ *
+ * @example wantsResponseToken('traced', { headers: { traceparent: '00-…' } }) // true
+ */
+export function wantsResponseToken(
+  policy: ResponseTokenPolicy,
+  request: { headers: Record<string, string | string[] | undefined> } | undefined,
+): boolean {
+  if (policy === 'sign') return true;
+  if (policy === 'off' || request === undefined) return false;
+  return request.headers.traceparent !== undefined || request.headers[EXECUTION_CONTEXT_HEADER] !== undefined;
 }
 
 type WriteHead = ServerResponse['writeHead'];
@@ -77,8 +101,9 @@ export function httpResponseHook(
   next?: (span: Span, response: IncomingMessage | ServerResponse) => void,
 ) {
   return (span: Span, response: IncomingMessage | ServerResponse): void => {
-    if ('writeHead' in response && typeof response.writeHead === 'function') tagServerResponse(deps, span, response);
-    else readResponseToken(deps, span, (response as IncomingMessage).headers[EXECUTION_CONTEXT_HEADER]);
+    if ('writeHead' in response && typeof response.writeHead === 'function') {
+      if (wantsResponseToken(deps.responseToken ?? 'sign', response.req)) tagServerResponse(deps, span, response);
+    } else readResponseToken(deps, span, (response as IncomingMessage).headers[EXECUTION_CONTEXT_HEADER]);
     next?.(span, response);
   };
 }

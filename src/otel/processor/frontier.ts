@@ -29,7 +29,7 @@ function covers(covered: Covered, jti: string): boolean {
 
 /**
  * A span's frontier: the tokens completed within its scope and not yet covered by a later token
- * of that scope (design.md §2). Insertion-ordered and free of duplicates. Made once per span, so
+ * of that scope (src/otel/DESIGN.md §2). Insertion-ordered and free of duplicates. Made once per span, so
  * it allocates nothing until it holds something.
  */
 export class Frontier {

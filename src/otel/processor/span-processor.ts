@@ -1,8 +1,8 @@
 import type { Context } from '@opentelemetry/api';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
-import { ATTR, EVENT } from '../../base/conventions.js';
 import type { EctSigner } from '../../token/sign.js';
-import { incomingFailures } from '../propagation/context-keys.js';
+import { incomingFailures, incomingVerdict } from '../propagation/context-keys.js';
+import { IncomingVerdicts, recordIncomingFailures, type VerdictLookup } from '../propagation/incoming-verdicts.js';
 import type { EctReadableSpan, EctWritableSpan } from '../span-types.js';
 import { EctStats, guard } from '../stats.js';
 import { FrontierTracker } from './frontier-tracker.js';
@@ -32,6 +32,8 @@ export interface EctSpanProcessorOptions extends SpanClaimsOptions {
    * exporter may hold unexported (the batch processor's `OTEL_BSP_MAX_QUEUE_SIZE`). Default 8,192.
    */
   maxKnownTokens?: number;
+  /** Where verdicts on incoming tokens checked off the request path are kept. Default a new one. */
+  verdicts?: IncomingVerdicts;
   stats?: EctStats;
 }
 
@@ -59,6 +61,9 @@ export class EctSpanProcessor implements SpanProcessor {
   readonly frontiers: FrontierTracker;
   /** The token of each recently ended span, for the span exporter. */
   readonly tokens: TokenLookup;
+  /** Verdicts on incoming tokens that arrived after their server span ended, for the exporters. */
+  readonly verdicts: VerdictLookup;
+  readonly #verdicts: IncomingVerdicts;
   readonly #sink: TokenSink | undefined;
 
   constructor(options: EctSpanProcessorOptions) {
@@ -76,6 +81,8 @@ export class EctSpanProcessor implements SpanProcessor {
       sink: options.sink,
     });
     this.tokens = registry;
+    this.#verdicts = options.verdicts ?? new IncomingVerdicts(options.maxKnownTokens ?? KNOWN_TOKENS_MAX);
+    this.verdicts = this.#verdicts;
     this.frontiers = new FrontierTracker({
       issuer,
       joins,
@@ -90,7 +97,10 @@ export class EctSpanProcessor implements SpanProcessor {
   onStart(span: EctWritableSpan, parentContext: Context): void {
     guard(this.stats, () => {
       this.frontiers.start(span, parentContext);
-      if (span.parentSpanContext?.isRemote === true) recordIncomingFailures(span, parentContext);
+      if (span.parentSpanContext?.isRemote !== true) return;
+      recordIncomingFailures(span, incomingFailures(parentContext));
+      const verdict = incomingVerdict(parentContext);
+      if (verdict !== undefined) this.#verdicts.track(span, verdict);
     });
   }
 
@@ -108,15 +118,5 @@ export class EctSpanProcessor implements SpanProcessor {
 
   shutdown(): Promise<void> {
     return this.#sink?.shutdown() ?? Promise.resolve();
-  }
-}
-
-/** Incoming tokens that failed verification (record mode) become events on the server span. */
-function recordIncomingFailures(span: EctWritableSpan, parentContext: Context): void {
-  const failures = incomingFailures(parentContext);
-  if (failures.length === 0) return;
-  span.setAttribute(ATTR.incomingRejected, failures.length);
-  for (const failure of failures) {
-    span.addEvent(EVENT.verificationFailed, { [ATTR.errorCode]: failure.code, [ATTR.errorMessage]: failure.message });
   }
 }

@@ -1,13 +1,14 @@
 import type { SpanContext } from '@opentelemetry/api';
+import type { Signable } from '../../token/crypto-pool.js';
 import { PendingEct, type EctSigner } from '../../token/sign.js';
-import type { EctClaims, VerifiedEct } from '../../token/claims.js';
+import type { EctClaims } from '../../token/claims.js';
 import type { EctReadableSpan } from '../span-types.js';
 
 /**
  * A token as a frontier holds it: issued here (signed on demand) or received verified from a peer.
  * `spanContext` is the span the token describes, when known, for span links.
  */
-export interface TokenRef {
+export interface TokenRef extends Signable {
   readonly jti: string;
   readonly iat: number;
   readonly wid: string | undefined;
@@ -98,16 +99,23 @@ export class LocalToken extends PendingEct implements TokenRef {
 }
 
 /**
- * Wraps a verified token received from a peer; its span comes from the token's OTel binding.
+ * A token received from a peer (verified, or in record mode with a crypto pool still being
+ * verified), as a frontier holds it; its span comes from the token's OTel binding.
  *
- * @example const ref = remoteToken(verifier.verifySync(header), spanContextOf(verified));
+ * @example const ref = remoteToken(verified.token, verified.claims, boundSpanContext(verified.claims));
  */
-export function remoteToken(verified: VerifiedEct, spanContext: SpanContext | undefined): TokenRef {
+export function remoteToken(
+  compact: string,
+  claims: Pick<EctClaims, 'jti' | 'iat' | 'wid'>,
+  spanContext: SpanContext | undefined,
+): TokenRef {
   return {
-    jti: verified.claims.jti,
-    iat: verified.claims.iat,
-    wid: verified.claims.wid,
+    jti: claims.jti,
+    iat: claims.iat,
+    wid: claims.wid,
     spanContext,
-    compact: () => verified.token,
+    signed: true,
+    compact: () => compact,
+    compactAsync: () => Promise.resolve(compact),
   };
 }

@@ -9,13 +9,15 @@ import {
 import { EctError, EctReplayError, isEctError } from '../../base/errors.js';
 import { MemoryReplayCache, type ReplayStore } from '../../token/replay.js';
 import type { VerifiedEct } from '../../token/claims.js';
-import { checkTimes } from '../../token/check-claims.js';
+import { checkTimes, readClaims } from '../../token/check-claims.js';
+import type { CryptoPool } from '../../token/crypto-pool.js';
+import { decodeUnverified } from '../../token/decode.js';
 import { BoundedMap } from '../../base/bounded-map.js';
 import { EXECUTION_CONTEXT_HEADER } from '../../base/conventions.js';
 import { formatExecutionContext, parseExecutionContext } from '../../token/header.js';
 import type { EctVerifier } from '../../token/verify.js';
 import { boundSpanContext } from '../processor/binding.js';
-import { INCOMING_FAILURES, INCOMING_TOKENS } from './context-keys.js';
+import { INCOMING_FAILURES, INCOMING_TOKENS, INCOMING_VERDICT } from './context-keys.js';
 import type { SpanLike } from '../processor/live-spans.js';
 import { remoteToken, type TokenRef } from '../processor/token-ref.js';
 import { EctStats, guard } from '../stats.js';
@@ -33,6 +35,13 @@ export interface EctPropagatorOptions {
   verifier: EctVerifier;
   /** Where failures are counted; share the processor's. Default a new one. */
   stats?: EctStats;
+  /**
+   * Record mode: check incoming signatures in this pool's worker threads instead of on the request
+   * path. The server span then starts with the tokens as received (parsed, shape-checked), and
+   * their verdict is recorded on the span, or added at export if it comes after the span ended
+   * (src/otel/DESIGN.md §3). Leave it unset in enforce mode: there the verdict precedes the handler.
+   */
+  deferVerification?: CryptoPool;
   /**
    * Seen tokens, to refuse replays. A predecessor token legitimately travels on every request its
    * holder fans out, so a replay is the same token presented again *by the same calling span*
@@ -58,6 +67,7 @@ export class EctPropagator implements TextMapPropagator {
   readonly #verifier: EctVerifier;
   readonly #stats: EctStats;
   readonly #replay: ReplayStore;
+  readonly #deferTo: CryptoPool | undefined;
   // A predecessor token rides on every request its holder makes until a later token covers it, so
   // one receiver often sees the same bytes many times: verify once, re-check only the clock.
   readonly #verified = new BoundedMap<string, VerifiedEct>(4096);
@@ -67,6 +77,7 @@ export class EctPropagator implements TextMapPropagator {
     this.#verifier = options.verifier;
     this.#replay = options.replay ?? new MemoryReplayCache();
     this.#stats = options.stats ?? new EctStats();
+    this.#deferTo = options.deferVerification;
   }
 
   inject(context: Context, carrier: unknown, setter: TextMapSetter): void {
@@ -112,15 +123,9 @@ export class EctPropagator implements TextMapPropagator {
     }
     for (const token of compact) {
       try {
-        const verified = this.#verify(token);
-        const { wid, jti, exp } = verified.claims;
-        if (
-          callerSpanId !== undefined &&
-          !this.#replay.checkAndRecord(`${wid ?? ''}\u0000${callerSpanId}`, jti, exp, Math.floor(Date.now() / 1000))
-        ) {
-          throw new EctReplayError(jti);
-        }
-        tokens.push(remoteToken(verified, boundSpanContext(verified.claims)));
+        const verified = this.#cached(token) ?? this.#verifyNow(token);
+        if (callerSpanId !== undefined) this.#checkReplay(verified, callerSpanId);
+        tokens.push(remoteToken(token, verified.claims, boundSpanContext(verified.claims)));
         covers.push(...verified.claims.pred);
         this.#stats.add('incoming.verified');
       } catch (error) {
@@ -132,29 +137,108 @@ export class EctPropagator implements TextMapPropagator {
     return { tokens, failures, covers };
   }
 
-  #verify(token: string): VerifiedEct {
+  /** A token verified before and still within its times, else undefined. */
+  #cached(token: string): VerifiedEct | undefined {
     const cached = this.#verified.get(token);
-    if (cached !== undefined) {
-      try {
-        checkTimes(cached.claims, Math.floor(Date.now() / 1000), this.#verifier.options);
-        return cached;
-      } catch {
-        // Expired or too old by now: verify afresh, which reports why.
-        this.#verified.delete(token);
-      }
+    if (cached === undefined) return undefined;
+    try {
+      checkTimes(cached.claims, Math.floor(Date.now() / 1000), this.#verifier.options);
+      return cached;
+    } catch {
+      // Expired or too old by now: verify afresh, which reports why.
+      this.#verified.delete(token);
+      return undefined;
     }
+  }
+
+  #verifyNow(token: string): VerifiedEct {
     const verified = this.#verifier.verifySync(token);
     this.#verified.set(token, verified);
     return verified;
   }
 
+  /** Refuses a token the same calling span presented before. */
+  #checkReplay(verified: VerifiedEct, callerSpanId: string): void {
+    const { wid, jti, exp } = verified.claims;
+    if (!this.#replay.checkAndRecord(`${wid ?? ''}\u0000${callerSpanId}`, jti, exp, Math.floor(Date.now() / 1000))) {
+      throw new EctReplayError(jti);
+    }
+  }
+
   #extract(context: Context, carrier: unknown, getter: TextMapGetter): Context {
     const raw = getter.get(carrier, EXECUTION_CONTEXT_HEADER);
     if (raw === undefined || (Array.isArray(raw) && raw.length === 0)) return context;
-    const { tokens, failures } = this.verifyValues(raw, trace.getSpanContext(context)?.spanId ?? '');
+    const callerSpanId = trace.getSpanContext(context)?.spanId ?? '';
+    const pool = this.#deferTo;
+    const { tokens, failures, verdict } =
+      pool?.offThread === true
+        ? this.#receive(raw, callerSpanId, pool)
+        : { ...this.verifyValues(raw, callerSpanId), verdict: undefined };
     let next = context;
     if (tokens.length > 0) next = next.setValue(INCOMING_TOKENS, tokens);
     if (failures.length > 0) next = next.setValue(INCOMING_FAILURES, failures);
+    if (verdict !== undefined) next = next.setValue(INCOMING_VERDICT, verdict);
     return next;
+  }
+
+  /**
+   * Record mode with a pool: takes the tokens as received (a token seen verified before is taken
+   * as such), and checks the others' signatures and claims in the pool; the replay check waits for
+   * the verdict, so a forged token cannot claim a genuine one's place in the replay store.
+   */
+  #receive(
+    values: string | string[],
+    callerSpanId: string,
+    pool: CryptoPool,
+  ): { tokens: TokenRef[]; failures: EctError[]; verdict: Promise<readonly EctError[]> | undefined } {
+    const tokens: TokenRef[] = [];
+    const failures: EctError[] = [];
+    const checks: Promise<EctError | undefined>[] = [];
+    let compact: string[];
+    try {
+      compact = parseExecutionContext(values);
+    } catch (error) {
+      failures.push(isEctError(error) ? error : new EctError('ECT_MALFORMED', String(error)));
+      this.#stats.add('incoming.rejected');
+      return { tokens, failures, verdict: undefined };
+    }
+    for (const token of compact) {
+      try {
+        const cached = this.#cached(token);
+        if (cached !== undefined) {
+          this.#checkReplay(cached, callerSpanId);
+          tokens.push(remoteToken(token, cached.claims, boundSpanContext(cached.claims)));
+          this.#stats.add('incoming.verified');
+          continue;
+        }
+        const { claims } = readClaims(decodeUnverified(token, this.#verifier.options.maxTokenBytes).payload);
+        tokens.push(remoteToken(token, claims, boundSpanContext(claims)));
+        checks.push(
+          this.#verifier.verifyInPool(token, pool).then(
+            (verified) => {
+              this.#verified.set(token, verified);
+              this.#checkReplay(verified, callerSpanId);
+              this.#stats.add('incoming.verified');
+              return undefined;
+            },
+            (error: unknown) => this.#rejected(error),
+          ),
+        );
+      } catch (error) {
+        failures.push(this.#rejected(error));
+      }
+    }
+    const verdict =
+      checks.length === 0
+        ? undefined
+        : Promise.all(checks).then((results) => results.filter((failure) => failure !== undefined));
+    return { tokens, failures, verdict };
+  }
+
+  #rejected(error: unknown): EctError {
+    this.#stats.add('incoming.rejected');
+    return isEctError(error)
+      ? error
+      : new EctError('ECT_MALFORMED', error instanceof Error ? error.message : String(error));
   }
 }

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-// The CLI contract of issue 2, exercised on the built binary exactly as other tools call it.
+// The CLI contract (README, "The `ect` command": exit 0 valid, 1 invalid, 2 usage, 3 partial; --json;
+// no stack trace for bad input), exercised on the built binary exactly as other tools call it.
 const bin = fileURLToPath(new URL('../../../dist/cli/main.js', import.meta.url));
 const ect = (args: string[], input?: string) => {
   const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', input });

@@ -11,7 +11,7 @@ const tick = () => new Promise((resolve) => setTimeout(resolve, 1));
 let otel: OtelFixture;
 afterEach(async () => otel?.close());
 
-describe('EctSpanProcessor: causal frontiers (design.md §2)', () => {
+describe('EctSpanProcessor: causal frontiers (src/otel/DESIGN.md §2)', () => {
   it('sequential siblings: B names A; the parent names its last child', async () => {
     otel = createOtelFixture();
     otel.tracer.startActiveSpan('root', (root) => {
@@ -406,5 +406,28 @@ describe('EctSpanExporter', () => {
     expect(exported!.attributes['gen_ai.tool.call.arguments']).toBeUndefined();
     expect(exported!.attributes['gen_ai.tool.name']).toBe('t');
     expect(claimsOf(exported!.attributes['ect.token']).inp_hash).toBe(hashOctets('secret prompt'));
+  });
+});
+
+describe('EctBridge.addPredecessors: tokens received out of band', () => {
+  it('verifies them and adds them to the live span frontier; a bad one is returned, not added', async () => {
+    otel = createOtelFixture();
+    otel.tracer.startSpan('producer').end();
+    const produced = String((await otel.finished()).find((s) => s.name === 'producer')!.attributes['ect.token']);
+    const forged = `${produced.slice(0, -4)}AAAA`;
+    otel.tracer.startActiveSpan('consumer', (consumer) => {
+      const refused = otel.bridge.addPredecessors([produced, forged]);
+      expect(refused.map((e) => e.code)).toEqual(['ECT_SIGNATURE_INVALID']);
+      otel.tracer.startSpan('handle').end();
+      consumer.end();
+    });
+    const tokens = await otel.tokens();
+    const handle = tokens.find((t) => t.exec_act === 'handle')!;
+    expect(handle.pred).toEqual([claimsOf(produced).jti]);
+  });
+
+  it('without a live span, does nothing and throws nothing', () => {
+    otel = createOtelFixture();
+    expect(otel.bridge.addPredecessors('garbage')).toEqual([]);
   });
 });

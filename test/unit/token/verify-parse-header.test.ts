@@ -84,7 +84,6 @@ describe('step 1: parse (size cap before decoding, compact JWS, JSON header and 
     ['five parts', `${good}.AAAA.AAAA`],
     ['an empty header', `.${good.split('.').slice(1).join('.')}`],
     ['an empty payload', `${good.split('.')[0]}..${good.split('.')[2]}`],
-    ['an empty signature', `${good.split('.').slice(0, 2).join('.')}.`],
     ['padding', `${good.split('.')[0]}=.${good.split('.').slice(1).join('.')}`],
     ['a standard-base64 character', `${good.split('.').slice(0, 2).join('.')}.+${good.split('.')[2]?.slice(1)}`],
     ['a slash', `${good.split('.').slice(0, 2).join('.')}./${good.split('.')[2]?.slice(1)}`],
@@ -205,11 +204,28 @@ describe('step 3: alg in the allowlist', () => {
     await expectRejectedBoth(options, token, 'ECT_ALG_NOT_ALLOWED');
   });
 
-  it('refuses an unsigned alg:none token with an empty signature as malformed, and with any signature as not allowed', async () => {
-    const header = b64(JSON.stringify({ alg: 'none', typ: 'exec+jwt', kid: es256.key.kid }));
+  it('refuses an unsigned alg:none token as not allowed, with an empty signature part or any other', async () => {
     const payload = b64(JSON.stringify(validClaims()));
-    await expectRejectedBoth(options, `${header}.${payload}.`, 'ECT_MALFORMED');
-    await expectRejectedBoth(options, `${header}.${payload}.AAAA`, 'ECT_ALG_NOT_ALLOWED');
+    for (const typ of ['exec+jwt', 'wimse-exec+jwt']) {
+      const header = b64(JSON.stringify({ alg: 'none', typ, kid: es256.key.kid }));
+      for (const signature of ['', 'AAAA']) {
+        const error = await expectRejectedBoth(options, `${header}.${payload}.${signature}`, 'ECT_ALG_NOT_ALLOWED');
+        expect(error).toBeInstanceOf(EctHeaderError);
+        expect(error.claim).toBe('alg');
+      }
+    }
+    // Without a kid, too: alg is checked before kid.
+    const bare = b64(JSON.stringify({ alg: 'none', typ: 'exec+jwt' }));
+    await expectRejectedBoth(options, `${bare}.${payload}.`, 'ECT_ALG_NOT_ALLOWED');
+  });
+
+  it('refuses an allowed alg with an empty signature part as a bad signature', async () => {
+    for (const alg of ['ES256', 'ES384', 'EdDSA'] as const) {
+      const issuer = sharedIssuer(alg);
+      const token = issuer.signer.sign(validClaims());
+      const unsigned = token.slice(0, token.lastIndexOf('.') + 1);
+      await expectRejectedBoth(verifyOptions(issuer.resolver), unsigned, 'ECT_SIGNATURE_INVALID', EctSignatureError);
+    }
   });
 
   it('refuses an HS256 token MACed with the public key bytes (algorithm confusion)', async () => {

@@ -36,7 +36,14 @@ export type EctErrorCode =
   | 'ECT_HEADER_LIMIT'
   | 'ECT_KEY_INVALID'
   | 'ECT_SIGNING_FAILED'
-  | 'ECT_SPAN_MISMATCH';
+  | 'ECT_SPAN_MISMATCH'
+  | 'ECT_LEDGER_DUPLICATE'
+  | 'ECT_LEDGER_NOT_FOUND'
+  | 'ECT_LEDGER_ENTRY_INVALID'
+  | 'ECT_LEDGER_PROOF_INVALID'
+  | 'ECT_LEDGER_NOTE_INVALID'
+  | 'ECT_LEDGER_CORRUPT'
+  | 'ECT_LEDGER_LOCKED';
 
 /** Base class of every error this package throws on purpose. */
 export class EctError extends Error {
@@ -109,6 +116,30 @@ export class EctHeaderLimitError extends EctError {
 export class EctKeyError extends EctError {
   constructor(message: string, options: { cause?: unknown } = {}) {
     super('ECT_KEY_INVALID', message, options);
+  }
+}
+
+/** Default HTTP status of each ledger failure: what a ledger server answers with. */
+const LEDGER_STATUS: Partial<Record<EctErrorCode, number>> = {
+  ECT_LEDGER_DUPLICATE: 409,
+  ECT_LEDGER_NOT_FOUND: 404,
+  ECT_LEDGER_ENTRY_INVALID: 400,
+  ECT_LEDGER_PROOF_INVALID: 422,
+  ECT_LEDGER_NOTE_INVALID: 422,
+  ECT_LEDGER_CORRUPT: 500,
+  ECT_LEDGER_LOCKED: 503,
+};
+
+/**
+ * A ledger failure: a duplicate `(wid, jti)`, an entry or proof that does not check, a note whose
+ * signature fails, or stored files that disagree with each other. `index` names the first log
+ * entry at fault when there is one.
+ */
+export class EctLedgerError extends EctError {
+  readonly index: number | undefined;
+  constructor(code: EctErrorCode, message: string, options: { index?: number; cause?: unknown } = {}) {
+    super(code, message, { status: LEDGER_STATUS[code] ?? 400, cause: options.cause });
+    this.index = options.index;
   }
 }
 

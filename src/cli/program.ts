@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { isEctError } from '../base/errors.js';
 import { dagCommand } from './commands/dag.js';
 import { keysCommand } from './commands/keys.js';
+import { ledgerCommand } from './commands/ledger.js';
 import { tokenCommand } from './commands/token.js';
 import { EXIT, processIo, UsageError, type CliIo } from './io.js';
 
@@ -17,12 +18,13 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     exitCode = code;
   };
   const program = new Command('ect')
-    .description('Execution Context Tokens: keys, tokens and DAG verification')
+    .description('Execution Context Tokens: keys, tokens, DAG verification and the audit ledger')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError('(run with --help for usage)')
     .addCommand(keysCommand(io))
     .addCommand(tokenCommand(io, setExit))
-    .addCommand(dagCommand(io, setExit));
+    .addCommand(dagCommand(io, setExit))
+    .addCommand(ledgerCommand(io, setExit));
   configureAll(program, io);
   try {
     await program.parseAsync([...argv], { from: 'user' });

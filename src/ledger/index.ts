@@ -1,0 +1,35 @@
+/**
+ * The audit ledger: a transparency log of tokens in the formats the transparency community runs
+ * (RFC 9162 Merkle tree, C2SP tlog-checkpoint, signed-note and tlog-tiles), with receipts anyone
+ * can check offline with the ledger's public note key.
+ */
+export * from './merkle/index.js';
+export { NoteSigner, NoteVerifier, openNote, type NoteSignature, type OpenedNote } from './note.js';
+export { formatCheckpoint, parseCheckpoint, signCheckpoint, openCheckpoint, type Checkpoint } from './checkpoint.js';
+export {
+  TILE_HEIGHT,
+  TILE_WIDTH,
+  tilePath,
+  parseTilePath,
+  tilesOfTree,
+  hashesAtLevel,
+  encodeEntryBundle,
+  parseEntryBundle,
+  nodeReaderFromTiles,
+  type TileId,
+  type TileReader,
+} from './tiles.js';
+export { claimsOf, toLedgerEntry, jtiKeyOf, type LedgerEntry } from './entry.js';
+export { verifyReceipt, type Receipt } from './receipt.js';
+export {
+  FileLedger,
+  defaultLedgerDir,
+  LEDGER_FILES,
+  type FileLedgerOptions,
+  type AppendResult,
+} from './file-store.js';
+export { PgLedger, type PgLedgerOptions } from './pg-store.js';
+export { createLedgerServer, type LedgerServerOptions } from './server.js';
+export type { LedgerStore } from './store.js';
+export { auditLedger, type LedgerAudit, type LedgerProblem, type AuditLedgerOptions } from './audit-log.js';
+export { EctLedgerError } from '../base/errors.js';

@@ -1,0 +1,217 @@
+/**
+ * The ledger server: appends verified tokens and serves receipts and the C2SP read paths.
+ *
+ * - `POST /v1/entries` with `{"tokens": ["…", …]}`: each token is verified (audit mode, against
+ *   the configured keys) and the valid, new ones are appended as one batch; the answer lists, per
+ *   token and in order, `{"receipt": …}` or `{"error": {"code", "message"}}`.
+ * - `GET /v1/entries/{jti}`: `{"entries": [{"token", "receipt"}]}`, 404 when unknown.
+ * - `GET /checkpoint`, `GET /tile/…`: the C2SP resources. Full tiles and bundles never change and
+ *   are served as immutable; the checkpoint and partial tiles are revalidated.
+ * - `GET /healthz`.
+ *
+ * Bodies over `maxBodyBytes` get 413; more than `maxInFlight` appends at once get 429 with
+ * `Retry-After`; malformed requests get 400; every error body is `{"error": {"code", "message"}}`.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { EctLedgerError, isEctError, type EctErrorCode } from '../base/errors.js';
+import type { KeyResolver } from '../keys/types.js';
+import { EctVerifier } from '../token/verify.js';
+import { claimsOf } from './entry.js';
+import type { LedgerStore } from './store.js';
+import { parseTilePath, TILE_WIDTH } from './tiles.js';
+
+/** Options of {@link createLedgerServer}. */
+export interface LedgerServerOptions {
+  store: LedgerStore;
+  /** Keys that tokens must verify against (audit mode: no audience, expiry or age rule). */
+  keys: KeyResolver;
+  /** Largest request body. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Largest batch. Default 1,024 tokens. */
+  maxBatch?: number;
+  /** Append requests handled at once (counted from their arrival); beyond, 429. Default 64. */
+  maxInFlight?: number;
+}
+
+type Result = { receipt: unknown } | { error: { code: string; message: string } };
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: EctErrorCode | 'ECT_LEDGER_OVERLOADED' | 'ECT_LEDGER_BODY_TOO_LARGE' | 'ECT_LEDGER_BAD_REQUEST',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * An HTTP server over a ledger store; call `listen` on it.
+ *
+ * @example createLedgerServer({ store: ledger, keys }).listen(8080, '127.0.0.1');
+ */
+export function createLedgerServer(options: LedgerServerOptions): Server {
+  const maxBodyBytes = options.maxBodyBytes ?? 1 << 20;
+  const maxBatch = options.maxBatch ?? 1024;
+  const maxInFlight = options.maxInFlight ?? 64;
+  const verifier = new EctVerifier({ keys: options.keys, audit: true });
+  const store = options.store;
+  let inFlight = 0;
+
+  const appendEntries = async (request: IncomingMessage): Promise<{ results: Result[] }> => {
+    const body = await readBody(request, maxBodyBytes);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      throw new HttpError(400, 'ECT_LEDGER_BAD_REQUEST', 'body is not JSON');
+    }
+    const tokens = (parsed as { tokens?: unknown } | null)?.tokens;
+    if (!Array.isArray(tokens) || tokens.length === 0)
+      throw new HttpError(400, 'ECT_LEDGER_BAD_REQUEST', 'body must be {"tokens": [ … ]}');
+    if (tokens.length > maxBatch) throw new HttpError(413, 'ECT_LEDGER_BODY_TOO_LARGE', `more than ${maxBatch} tokens`);
+    const results: (Result | undefined)[] = [];
+    const accepted: { position: number; token: string }[] = [];
+    const inBatch = new Set<string>();
+    for (const [position, token] of tokens.entries()) {
+      try {
+        if (typeof token !== 'string') throw new EctLedgerError('ECT_LEDGER_ENTRY_INVALID', 'a token is a string');
+        const { claims } = verifier.verifySync(token);
+        const pair = `${claims.wid ?? ''}\u0000${claims.jti}`;
+        const stored = await store.indexesOf(claims.jti);
+        let duplicate = inBatch.has(pair);
+        for (const index of stored) if (claimsOf(await store.entry(index)).wid === claims.wid) duplicate = true;
+        if (duplicate) throw new EctLedgerError('ECT_LEDGER_DUPLICATE', `jti ${claims.jti} is already in the ledger`);
+        inBatch.add(pair);
+        accepted.push({ position, token });
+      } catch (error) {
+        if (!isEctError(error)) throw error;
+        results[position] = { error: { code: error.code, message: error.message } };
+      }
+    }
+    if (accepted.length > 0) {
+      let indexes: number[];
+      try {
+        ({ indexes } = await store.append(accepted.map((a) => a.token)));
+      } catch (error) {
+        // Another writer got there between the check and the append: fall back to one by one.
+        if (!isEctError(error, 'ECT_LEDGER_DUPLICATE')) throw error;
+        indexes = [];
+        for (const a of accepted) {
+          try {
+            indexes.push((await store.append([a.token])).indexes[0] as number);
+          } catch (single) {
+            if (!isEctError(single)) throw single;
+            indexes.push(-1);
+            results[a.position] = { error: { code: single.code, message: single.message } };
+          }
+        }
+      }
+      for (const [k, a] of accepted.entries()) {
+        const index = indexes[k] as number;
+        if (index >= 0) results[a.position] = { receipt: await store.receipt(index) };
+      }
+    }
+    return { results: results as Result[] };
+  };
+
+  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const url = new URL(request.url ?? '/', 'http://ledger');
+    const path = url.pathname;
+    if (path === '/v1/entries') {
+      if (request.method !== 'POST') throw new HttpError(405, 'ECT_LEDGER_BAD_REQUEST', 'POST tokens here');
+      if (inFlight >= maxInFlight) {
+        response.setHeader('Retry-After', '1');
+        request.resume();
+        throw new HttpError(429, 'ECT_LEDGER_OVERLOADED', 'too many appends in flight; retry later');
+      }
+      inFlight++;
+      try {
+        sendJson(response, 200, await appendEntries(request));
+      } finally {
+        inFlight--;
+      }
+      return;
+    }
+    if (request.method !== 'GET' && request.method !== 'HEAD')
+      throw new HttpError(405, 'ECT_LEDGER_BAD_REQUEST', 'read-only path');
+    if (path === '/healthz') {
+      sendJson(response, 200, { status: 'ok', inFlight });
+      return;
+    }
+    if (path.startsWith('/v1/entries/')) {
+      const jti = decodeURIComponent(path.slice('/v1/entries/'.length));
+      const indexes = await store.indexesOf(jti);
+      if (indexes.length === 0) throw new HttpError(404, 'ECT_LEDGER_NOT_FOUND', `no entry with jti ${jti}`);
+      const entries = [];
+      for (const index of indexes)
+        entries.push({ token: await store.entry(index), receipt: await store.receipt(index) });
+      sendJson(response, 200, { entries });
+      return;
+    }
+    const resource = path.slice(1);
+    const data = await store.resource(resource);
+    if (data === undefined) throw new HttpError(404, 'ECT_LEDGER_NOT_FOUND', `no resource ${path}`);
+    const tile = parseTilePath(resource);
+    const immutable = tile !== undefined && tile.width === TILE_WIDTH;
+    response.writeHead(200, {
+      'Content-Type': resource === 'checkpoint' ? 'text/plain; charset=utf-8' : 'application/octet-stream',
+      'Content-Length': data.length,
+      'Cache-Control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+    });
+    response.end(request.method === 'HEAD' ? undefined : data);
+  };
+
+  return createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      if (error instanceof HttpError) {
+        sendJson(response, error.status, { error: { code: error.code, message: error.message } });
+      } else if (isEctError(error)) {
+        sendJson(response, error.status, { error: { code: error.code, message: error.message } });
+      } else {
+        sendJson(response, 500, { error: { code: 'ECT_LEDGER_CORRUPT', message: 'internal error' } });
+      }
+    });
+  });
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  if (response.headersSent) {
+    response.destroy();
+    return;
+  }
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+  });
+  response.end(text);
+}
+
+function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(request.headers['content-length'] ?? 0);
+    if (declared > limit) {
+      request.resume();
+      reject(new HttpError(413, 'ECT_LEDGER_BODY_TOO_LARGE', `body over ${limit} bytes`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        request.removeAllListeners('data');
+        request.resume();
+        reject(new HttpError(413, 'ECT_LEDGER_BODY_TOO_LARGE', `body over ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('error', reject);
+    // A client that goes away mid-body must not hold its place in the queue (no-op once ended).
+    request.on('close', () => reject(new HttpError(400, 'ECT_LEDGER_BAD_REQUEST', 'request aborted')));
+  });
+}

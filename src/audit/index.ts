@@ -16,7 +16,7 @@ export {
   type OtlpSpan,
   type OtlpSpanKind,
   type OtlpValue,
-} from './read-otlp.js';
+} from '../base/otlp-json.js';
 export { spanMismatches } from './span-check.js';
 export {
   auditTokenFiles,

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ATTR, SPAN_KIND_NAMES } from '../base/conventions.js';
-import { otlpRecordsInJson, type OtlpValue } from './read-otlp.js';
+import { otlpRecordsInJson, type OtlpValue } from '../base/otlp-json.js';
 
 /** Where a token was found: file and line, and for OTLP input which record carried it. */
 export interface TokenSource {

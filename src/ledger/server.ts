@@ -4,6 +4,11 @@
  * - `POST /v1/entries` with `{"tokens": ["…", …]}`: each token is verified (audit mode, against
  *   the configured keys) and the valid, new ones are appended as one batch; the answer lists, per
  *   token and in order, `{"receipt": …}` or `{"error": {"code", "message"}}`.
+ * - `POST /v1/logs`: an OTLP/HTTP log export (`ExportLogsServiceRequest` as JSON, what a Collector
+ *   sends with `encoding: json`, see collector-config/ledger.yaml): the bodies of its `ect.token`
+ *   records are appended as above; other records are ignored. The answer is an OTLP
+ *   `ExportLogsServiceResponse`, with `partialSuccess` counting the tokens refused (a duplicate
+ *   included: a Collector's retry of a batch that did land is not an error worth retrying).
  * - `GET /v1/entries/{jti}`: `{"entries": [{"token", "receipt"}]}`, 404 when unknown.
  * - `GET /checkpoint`, `GET /tile/…`: the C2SP resources. Full tiles and bundles never change and
  *   are served as immutable; the checkpoint and partial tiles are revalidated.
@@ -13,6 +18,8 @@
  * `Retry-After`; malformed requests get 400; every error body is `{"error": {"code", "message"}}`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { otlpRecordsInJson } from '../base/otlp-json.js';
+import { TOKEN_LOG_EVENT } from '../base/conventions.js';
 import { EctLedgerError, isEctError, type EctErrorCode } from '../base/errors.js';
 import type { KeyResolver } from '../keys/types.js';
 import { EctVerifier } from '../token/verify.js';
@@ -58,17 +65,49 @@ export function createLedgerServer(options: LedgerServerOptions): Server {
   const store = options.store;
   let inFlight = 0;
 
-  const appendEntries = async (request: IncomingMessage): Promise<{ results: Result[] }> => {
+  const readJson = async (request: IncomingMessage): Promise<unknown> => {
     const body = await readBody(request, maxBodyBytes);
-    let parsed: unknown;
     try {
-      parsed = JSON.parse(body.toString('utf8'));
+      return JSON.parse(body.toString('utf8'));
     } catch {
       throw new HttpError(400, 'ECT_LEDGER_BAD_REQUEST', 'body is not JSON');
     }
-    const tokens = (parsed as { tokens?: unknown } | null)?.tokens;
+  };
+
+  const appendEntries = async (request: IncomingMessage): Promise<{ results: Result[] }> => {
+    const tokens = ((await readJson(request)) as { tokens?: unknown } | null)?.tokens;
     if (!Array.isArray(tokens) || tokens.length === 0)
       throw new HttpError(400, 'ECT_LEDGER_BAD_REQUEST', 'body must be {"tokens": [ … ]}');
+    return appendTokens(tokens);
+  };
+
+  const appendLogs = async (request: IncomingMessage): Promise<object> => {
+    if (!(request.headers['content-type'] ?? '').startsWith('application/json')) {
+      request.resume();
+      throw new HttpError(
+        415,
+        'ECT_LEDGER_BAD_REQUEST',
+        "OTLP/HTTP JSON only (the Collector exporter's encoding: json)",
+      );
+    }
+    const { logRecords } = otlpRecordsInJson(await readJson(request));
+    const tokens = logRecords
+      .filter((record) => record.eventName === TOKEN_LOG_EVENT && typeof record.body === 'string')
+      .map((record) => record.body as string);
+    if (tokens.length === 0) return {};
+    const { results } = await appendTokens(tokens);
+    const refused = results.filter((r) => 'error' in r && r.error.code !== 'ECT_LEDGER_DUPLICATE');
+    if (refused.length === 0) return {};
+    const first = refused[0] as { error: { code: string; message: string } };
+    return {
+      partialSuccess: {
+        rejectedLogRecords: String(refused.length),
+        errorMessage: `${refused.length} token(s) refused, first: ${first.error.code}: ${first.error.message}`,
+      },
+    };
+  };
+
+  const appendTokens = async (tokens: readonly unknown[]): Promise<{ results: Result[] }> => {
     if (tokens.length > maxBatch) throw new HttpError(413, 'ECT_LEDGER_BODY_TOO_LARGE', `more than ${maxBatch} tokens`);
     const results: (Result | undefined)[] = [];
     const accepted: { position: number; token: string }[] = [];
@@ -118,7 +157,7 @@ export function createLedgerServer(options: LedgerServerOptions): Server {
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const url = new URL(request.url ?? '/', 'http://ledger');
     const path = url.pathname;
-    if (path === '/v1/entries') {
+    if (path === '/v1/entries' || path === '/v1/logs') {
       if (request.method !== 'POST') throw new HttpError(405, 'ECT_LEDGER_BAD_REQUEST', 'POST tokens here');
       if (inFlight >= maxInFlight) {
         response.setHeader('Retry-After', '1');
@@ -127,7 +166,7 @@ export function createLedgerServer(options: LedgerServerOptions): Server {
       }
       inFlight++;
       try {
-        sendJson(response, 200, await appendEntries(request));
+        sendJson(response, 200, path === '/v1/logs' ? await appendLogs(request) : await appendEntries(request));
       } finally {
         inFlight--;
       }

@@ -106,6 +106,49 @@ describe('ledger server', () => {
   });
 });
 
+describe('ledger server: OTLP/HTTP log exports (collector-config/ledger.yaml)', () => {
+  const logsRequest = (bodies: string[], eventName = 'ect.token') => ({
+    resourceLogs: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }] },
+        scopeLogs: [
+          {
+            scope: { name: 'otel-ect' },
+            logRecords: bodies.map((body) => ({ eventName, body: { stringValue: body } })),
+          },
+        ],
+      },
+    ],
+  });
+  const postLogs = (base: string, body: unknown, contentType = 'application/json') =>
+    fetch(`${base}/v1/logs`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': contentType } });
+
+  it('appends the ect.token records of an export, ignores other records, and answers as OTLP', async () => {
+    const { base, ledger } = await start();
+    const tokens = makeTokens(3);
+    const other = logsRequest(['not a token'], 'app.log');
+    const first = await postLogs(base, { resourceLogs: [...logsRequest(tokens).resourceLogs, ...other.resourceLogs] });
+    expect(first.status).toBe(200);
+    expect(await first.json()).toEqual({});
+    expect(ledger.size).toBe(3);
+    // A Collector retrying a batch that did land: the duplicates are not a failure to report.
+    expect(await (await postLogs(base, logsRequest(tokens))).json()).toEqual({});
+    expect(ledger.size).toBe(3);
+    const bad = await (await postLogs(base, logsRequest(['garbage', makeTokens(1)[0]!]))).json();
+    expect(bad).toMatchObject({
+      partialSuccess: { rejectedLogRecords: '1', errorMessage: expect.stringMatching(/ECT_MALFORMED/) },
+    });
+    expect(ledger.size).toBe(4);
+  });
+
+  it('refuses protobuf with 415 and a typed error (the ledger reads OTLP JSON)', async () => {
+    const { base } = await start();
+    const response = await postLogs(base, {}, 'application/x-protobuf');
+    expect(response.status).toBe(415);
+    expect(await response.json()).toMatchObject({ error: { code: 'ECT_LEDGER_BAD_REQUEST' } });
+  });
+});
+
 describe('ect ledger serve', () => {
   it('listens on 127.0.0.1, appends and stops on SIGTERM', async () => {
     const dir = tempDir();

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { SPAN_KIND_NAMES, SPAN_STATUS_NAMES } from '../base/conventions.js';
+import { SPAN_KIND_NAMES, SPAN_STATUS_NAMES } from './conventions.js';
 
 /**
  * An OTLP `AnyValue` as a plain value: strings, booleans and doubles as themselves, `intValue` as a

@@ -177,14 +177,17 @@ function checkFormats(claims: EctClaims, names: WireNames, options: ResolvedVeri
   if (new Set(claims.pred).size !== claims.pred.length) format(pred, `${pred} lists an entry twice`);
   if (claims.pred.includes(claims.jti)) format(pred, 'a token cannot be its own predecessor');
   if (claims.ect_ext !== undefined) {
+    // Depth first: its walk stops at the limit, while measuring the size serialises the whole
+    // object; a deeply nested hostile ect_ext then costs no more than a normal one
+    // (test/bench/hostile.bench.mjs: 2.2x a normal request with the size first).
+    if (jsonDepth(claims.ect_ext, options.maxExtDepth + 1) > options.maxExtDepth) {
+      throw new EctClaimError('ECT_EXT_TOO_DEEP', `${ext} nests deeper than ${options.maxExtDepth}`, { claim: ext });
+    }
     const bytes = Buffer.byteLength(JSON.stringify(claims.ect_ext));
     if (bytes > options.maxExtBytes) {
       throw new EctClaimError('ECT_EXT_TOO_LARGE', `${ext} is ${bytes} bytes, over ${options.maxExtBytes}`, {
         claim: ext,
       });
-    }
-    if (jsonDepth(claims.ect_ext, options.maxExtDepth + 1) > options.maxExtDepth) {
-      throw new EctClaimError('ECT_EXT_TOO_DEEP', `${ext} nests deeper than ${options.maxExtDepth}`, { claim: ext });
     }
   }
 }

@@ -144,14 +144,7 @@ export class EctPropagator implements TextMapPropagator {
     const tokens: TokenRef[] = [];
     const failures: EctError[] = [];
     const covers: string[] = [];
-    let compact: string[];
-    try {
-      compact = parseExecutionContext(values);
-    } catch (error) {
-      failures.push(isEctError(error) ? error : new EctError('ECT_MALFORMED', String(error)));
-      this.#stats.add('incoming.rejected');
-      return { tokens, failures, covers };
-    }
+    const compact = this.#split(values, failures);
     for (const token of compact) {
       try {
         const verified = this.#cached(token) ?? this.#verifyNow(token);
@@ -226,14 +219,7 @@ export class EctPropagator implements TextMapPropagator {
     const tokens: TokenRef[] = [];
     const failures: EctError[] = [];
     const checks: Promise<EctError | undefined>[] = [];
-    let compact: string[];
-    try {
-      compact = parseExecutionContext(values);
-    } catch (error) {
-      failures.push(isEctError(error) ? error : new EctError('ECT_MALFORMED', String(error)));
-      this.#stats.add('incoming.rejected');
-      return { tokens, failures, verdict: undefined };
-    }
+    const compact = this.#split(values, failures);
     for (const token of compact) {
       try {
         const cached = this.#cached(token);
@@ -267,6 +253,16 @@ export class EctPropagator implements TextMapPropagator {
         ? undefined
         : Promise.all(checks).then((results) => results.filter((failure) => failure !== undefined));
     return { tokens, failures, verdict };
+  }
+
+  /** The tokens of one message's field lines; a message over the limits is one failure and no token. */
+  #split(values: string | string[] | undefined, failures: EctError[]): string[] {
+    try {
+      return parseExecutionContext(values);
+    } catch (error) {
+      failures.push(this.#rejected(error));
+      return [];
+    }
   }
 
   #rejected(error: unknown): EctError {

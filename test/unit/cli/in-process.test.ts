@@ -2,24 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../../src/cli/program.js';
+import { ect } from '../../helpers/cli.js';
 
 // The same commands as the contract tests, run in-process through the CliIo seam: output and
 // standard input are captured, exit codes come back from runCli, nothing is spawned.
-async function ect(args: string[], input = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    readStdin: async () => input,
-  });
-  return { code, stdout, stderr };
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'ect-cli-in-process-'));
 const keys = join(dir, 'k');

@@ -7,22 +7,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../../src/cli/program.js';
-
-async function ect(args: string[], input = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    readStdin: async () => input,
-  });
-  return { code, stdout, stderr };
-}
+import { ect } from '../../helpers/cli.js';
 
 const A = 'spiffe://example.org/a';
 const B = 'spiffe://example.org/b';

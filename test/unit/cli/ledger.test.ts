@@ -1,23 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../../src/cli/program.js';
+import { ect } from '../../helpers/cli.js';
 import { makeTokens, tempDir } from '../../helpers/ledger.js';
-
-async function ect(args: string[], input = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    readStdin: async () => input,
-  });
-  return { code, stdout, stderr };
-}
 
 const tokens = makeTokens(40);
 

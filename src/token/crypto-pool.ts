@@ -84,6 +84,7 @@ export class CryptoPool {
   readonly #verifying = new Map<KeyObject, VerifyJob[]>();
   #piscina: Promise<Piscina> | undefined;
   #flushScheduled = false;
+  readonly #dispatching = new Set<Promise<void>>();
   #closed = false;
 
   constructor(options: CryptoPoolOptions = {}) {
@@ -133,7 +134,7 @@ export class CryptoPool {
       jobs.push({ check, resolve });
       if (jobs.length >= this.#maxBatch) {
         this.#verifying.delete(check.key);
-        void this.#dispatchVerify(jobs);
+        this.#track(this.#dispatchVerify(jobs));
       } else {
         this.#scheduleFlush();
       }
@@ -142,11 +143,15 @@ export class CryptoPool {
 
   /** Runs what is queued, then stops the workers; later operations run in the calling thread. */
   async close(): Promise<void> {
-    this.#flush();
+    if (this.#closed) return;
     this.#closed = true;
+    // What is queued still goes to the workers; then the batches under way finish (or fall back)
+    // before the workers stop. Never rejects: a shutdown must not cut the SDK's own short.
+    this.#flush();
+    await Promise.allSettled([...this.#dispatching]);
     const piscina = this.#piscina;
     this.#piscina = undefined;
-    if (piscina !== undefined) await (await piscina).close();
+    if (piscina !== undefined) await piscina.then((workers) => workers.close()).catch(() => {});
   }
 
   #enqueueSign(signer: EctSigner, claims: Readonly<EctClaims>): Promise<string> {
@@ -155,7 +160,7 @@ export class CryptoPool {
       jobs.push({ signer, claims, input: signer.signingInput(claims), resolve, reject });
       if (jobs.length >= this.#maxBatch) {
         this.#signing.delete(signer);
-        void this.#dispatchSign(jobs);
+        this.#track(this.#dispatchSign(jobs));
       } else {
         this.#scheduleFlush();
       }
@@ -181,8 +186,8 @@ export class CryptoPool {
 
   #flush(): void {
     this.#flushScheduled = false;
-    for (const jobs of this.#signing.values()) void this.#dispatchSign(jobs);
-    for (const jobs of this.#verifying.values()) void this.#dispatchVerify(jobs);
+    for (const jobs of this.#signing.values()) this.#track(this.#dispatchSign(jobs));
+    for (const jobs of this.#verifying.values()) this.#track(this.#dispatchVerify(jobs));
     this.#signing.clear();
     this.#verifying.clear();
   }
@@ -224,7 +229,15 @@ export class CryptoPool {
     for (let i = 0; i < jobs.length; i++) jobs[i]!.resolve(valid[i] === true);
   }
 
+  /** Keeps a batch under way until it settles, so {@link CryptoPool.close} can wait for it. */
+  #track(dispatch: Promise<void>): void {
+    this.#dispatching.add(dispatch);
+    void dispatch.finally(() => this.#dispatching.delete(dispatch));
+  }
+
   async #run<R>(expected: number, batch: object): Promise<R[]> {
+    // A pool closed before it ever started workers starts none now: the batch runs in the thread.
+    if (this.#closed && this.#piscina === undefined) throw new Error('the crypto pool is closed');
     const piscina = await this.#workers();
     const results = (await piscina.run(batch)) as R[];
     if (!Array.isArray(results) || results.length !== expected) {

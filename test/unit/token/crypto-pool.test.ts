@@ -76,6 +76,19 @@ describe('CryptoPool: batched worker threads', () => {
     await pool.close();
   });
 
+  it('close() while batches are under way waits for them, signs everything and never rejects', async () => {
+    const issuer = makeIssuer('ES256');
+    const pool = new CryptoPool({ threads: 1, maxBatch: 8 });
+    const all = Array.from({ length: 50 }, (_, i) => validClaims({ exec_act: `task-${i}` }));
+    const signing = all.map((claims) => pool.sign(new PendingEct(issuer.signer, claims.jti, claims)));
+    await expect(pool.close()).resolves.toBeUndefined();
+    const tokens = await Promise.all(signing);
+    for (const [i, token] of tokens.entries()) {
+      expect((await expectAcceptedBoth(verifyOptions(issuer.resolver), token)).claims).toEqual(all[i]);
+    }
+    await expect(pool.close()).resolves.toBeUndefined();
+  });
+
   it('signs in the calling thread once closed', async () => {
     const issuer = makeIssuer('ES256');
     const pool = new CryptoPool({ threads: 1 });

@@ -72,3 +72,20 @@ export function claimsOf(token: string): DagNode {
   if (typeof exec_act === 'string') node.exec_act = exec_act;
   return node;
 }
+
+/**
+ * The compact token a {@link DagStore.add} node carries: the ledger stores signed tokens, not bare
+ * claims, so the node must bring the `token` whose claims it is. Throws `ECT_LEDGER_ENTRY_INVALID`.
+ *
+ * @example await ledger.append([tokenOfNode({ ...verified.claims, token: verified.token })]);
+ */
+export function tokenOfNode(node: DagNode & { token?: string }): string {
+  if (typeof node.token !== 'string') {
+    throw new EctLedgerError('ECT_LEDGER_ENTRY_INVALID', 'the ledger stores tokens: add({ ...claims, token })');
+  }
+  const claims = claimsOf(node.token);
+  if (claims.jti !== node.jti || claims.wid !== node.wid) {
+    throw new EctLedgerError('ECT_LEDGER_ENTRY_INVALID', 'node.token does not carry the node’s jti and wid');
+  }
+  return node.token;
+}

@@ -46,7 +46,7 @@ import { join, resolve } from 'node:path';
 import { EctLedgerError } from '../base/errors.js';
 import type { DagNode, DagStore } from '../dag/types.js';
 import { openCheckpoint, signCheckpoint, type Checkpoint } from './checkpoint.js';
-import { claimsOf, JTI_KEY_SIZE, jtiKeyOf, toLedgerEntry, type LedgerEntry } from './entry.js';
+import { claimsOf, tokenOfNode, JTI_KEY_SIZE, jtiKeyOf, toLedgerEntry, type LedgerEntry } from './entry.js';
 import { grow } from './merkle/append.js';
 import { emptyRoot, HASH_SIZE, leafHash } from './merkle/hash.js';
 import { consistencyProof, inclusionProof } from './merkle/proofs.js';
@@ -366,14 +366,7 @@ export class FileLedger implements DagStore {
    * @example await ledger.add({ ...verified.claims, token: verified.token });
    */
   async add(node: DagNode & { token?: string }): Promise<void> {
-    if (typeof node.token !== 'string') {
-      throw new EctLedgerError('ECT_LEDGER_ENTRY_INVALID', 'the ledger stores tokens: add({ ...claims, token })');
-    }
-    const claims = claimsOf(node.token);
-    if (claims.jti !== node.jti || claims.wid !== node.wid) {
-      throw new EctLedgerError('ECT_LEDGER_ENTRY_INVALID', 'node.token does not carry the node’s jti and wid');
-    }
-    await this.append([node.token]);
+    await this.append([tokenOfNode(node)]);
   }
 
   /** Reads the stored hash of a perfect subtree (committed part only). */

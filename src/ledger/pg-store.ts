@@ -15,7 +15,7 @@ import type { Pool, PoolClient } from 'pg';
 import { EctLedgerError } from '../base/errors.js';
 import type { DagNode, DagStore } from '../dag/types.js';
 import { openCheckpoint, signCheckpoint } from './checkpoint.js';
-import { claimsOf, toLedgerEntry, type LedgerEntry } from './entry.js';
+import { claimsOf, tokenOfNode, toLedgerEntry, type LedgerEntry } from './entry.js';
 import type { AppendResult } from './file-store.js';
 import { grow, nodesRead, readerOverNodes, rightEdge, type NodePosition } from './merkle/append.js';
 import { emptyRoot, leafHash } from './merkle/hash.js';
@@ -249,14 +249,7 @@ export class PgLedger implements DagStore {
 
   /** {@link DagStore.add}: `node` carries its compact `token`, which is appended. */
   async add(node: DagNode & { token?: string }): Promise<void> {
-    if (typeof node.token !== 'string') {
-      throw new EctLedgerError('ECT_LEDGER_ENTRY_INVALID', 'the ledger stores tokens: add({ ...claims, token })');
-    }
-    const claims = claimsOf(node.token);
-    if (claims.jti !== node.jti || claims.wid !== node.wid) {
-      throw new EctLedgerError('ECT_LEDGER_ENTRY_INVALID', 'node.token does not carry the node’s jti and wid');
-    }
-    await this.append([node.token]);
+    await this.append([tokenOfNode(node)]);
   }
 
   /**

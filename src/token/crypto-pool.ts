@@ -203,7 +203,8 @@ export class CryptoPool {
         inputs: jobs.map((job) => job.input),
       });
     } catch (error) {
-      this.#onFallback(error, jobs.length);
+      // A closed pool runs late batches in the thread by design: not a worker failure to count.
+      if (!this.#closed) this.#onFallback(error, jobs.length);
       for (const job of jobs) signInThread(job);
       return;
     }
@@ -222,7 +223,8 @@ export class CryptoPool {
         signatures: jobs.map((job) => job.check.signatureB64),
       });
     } catch (error) {
-      this.#onFallback(error, jobs.length);
+      // A closed pool runs late batches in the thread by design: not a worker failure to count.
+      if (!this.#closed) this.#onFallback(error, jobs.length);
       for (const job of jobs) job.resolve(verifySignatureNow(job.check));
       return;
     }

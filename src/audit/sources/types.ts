@@ -1,0 +1,29 @@
+import type { OtlpSpan } from '../../base/otlp-json.js';
+import type { AuditSource } from '../report/model.js';
+
+/**
+ * One record an audit source yields: a span as exported (its `ect.*` attributes included), or a
+ * compact token with the span its log record was bound to, when it was.
+ */
+export type SourceRecord =
+  | { kind: 'span'; span: OtlpSpan; at: string }
+  | {
+      kind: 'token';
+      token: string;
+      /** Where it was read, e.g. `export/tokens.jsonl:3` or `jaeger:trace 4bf9…`. */
+      at: string;
+      /** The trace and span ids of the log record that carried it, when there was one. */
+      traceId?: string;
+      spanId?: string;
+    };
+
+/**
+ * A place an audit reads spans and tokens from (OTLP JSON files, Jaeger's or Tempo's query API).
+ * `records()` streams: a reader holds one page, file line or trace at a time, never the whole set.
+ */
+export interface AuditSourceReader {
+  readonly kind: AuditSource['kind'];
+  /** File path or URL, credentials removed. */
+  readonly location: string;
+  records(signal?: AbortSignal): AsyncIterable<SourceRecord>;
+}

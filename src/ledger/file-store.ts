@@ -51,6 +51,7 @@ import { grow } from './merkle/append.js';
 import { emptyRoot, HASH_SIZE, leafHash } from './merkle/hash.js';
 import { consistencyProof, inclusionProof } from './merkle/proofs.js';
 import { treeRoot, type NodeReader } from './merkle/range.js';
+import { releaseLockFile, takeLockFile } from './lock-file.js';
 import { NoteSigner } from './note.js';
 import type { Receipt } from './receipt.js';
 import { hashesAtLevel, parseTilePath, TILE_HEIGHT, TILE_WIDTH } from './tiles.js';
@@ -209,7 +210,7 @@ export class FileLedger implements DagStore {
     const dir = resolve(options.dir ?? defaultLedgerDir());
     if (options.readOnly) return FileLedger.#openReadOnly(dir);
     mkdirSync(join(dir, LEDGER_FILES.tree), { recursive: true });
-    takeLock(dir);
+    takeLockFile(join(dir, LEDGER_FILES.lock));
     try {
       const signer = loadOrCreateKey(dir, options.origin);
       const note = loadOrCreateCheckpoint(dir, signer);
@@ -218,7 +219,7 @@ export class FileLedger implements DagStore {
       ledger.#recover();
       return ledger;
     } catch (error) {
-      rmSync(join(dir, LEDGER_FILES.lock), { force: true });
+      releaseLockFile(join(dir, LEDGER_FILES.lock));
       throw error;
     }
   }
@@ -454,7 +455,7 @@ export class FileLedger implements DagStore {
     for (const fd of [this.#fds.entries, this.#fds.offsets, this.#fds.jti, ...this.#fds.levels]) {
       if (fd !== undefined) closeSync(fd);
     }
-    if (!this.#readOnly) rmSync(join(this.dir, LEDGER_FILES.lock), { force: true });
+    if (!this.#readOnly) releaseLockFile(join(this.dir, LEDGER_FILES.lock));
   }
 
   #usable(): void {
@@ -673,34 +674,6 @@ export class FileLedger implements DagStore {
     fsyncSync(fd);
     closeSync(fd);
     syncDir(dir);
-  }
-}
-
-function takeLock(dir: string): void {
-  const path = join(dir, LEDGER_FILES.lock);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(path, String(process.pid), { flag: 'wx' });
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const holder = Number(readFileSync(path, 'utf8').trim());
-    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
-      throw new EctLedgerError('ECT_LEDGER_LOCKED', `ledger ${dir} is open in process ${holder}`);
-    }
-    // The holder died (or is this process, after an unclean close): the lock is stale.
-    rmSync(path, { force: true });
-  }
-  throw new EctLedgerError('ECT_LEDGER_LOCKED', `could not lock ledger ${dir}`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -43,7 +43,10 @@ export type EctErrorCode =
   | 'ECT_LEDGER_PROOF_INVALID'
   | 'ECT_LEDGER_NOTE_INVALID'
   | 'ECT_LEDGER_CORRUPT'
-  | 'ECT_LEDGER_LOCKED';
+  | 'ECT_LEDGER_LOCKED'
+  | 'ECT_LEDGER_UNREACHABLE'
+  | 'ECT_LEDGER_BAD_RESPONSE'
+  | 'ECT_LEDGER_RESPONSE_TOO_LARGE';
 
 /** Base class of every error this package throws on purpose. */
 export class EctError extends Error {
@@ -128,6 +131,10 @@ const LEDGER_STATUS: Partial<Record<EctErrorCode, number>> = {
   ECT_LEDGER_NOTE_INVALID: 422,
   ECT_LEDGER_CORRUPT: 500,
   ECT_LEDGER_LOCKED: 503,
+  // A ledger server read from (not this process) failed: the gateway statuses.
+  ECT_LEDGER_UNREACHABLE: 504,
+  ECT_LEDGER_BAD_RESPONSE: 502,
+  ECT_LEDGER_RESPONSE_TOO_LARGE: 502,
 };
 
 /**

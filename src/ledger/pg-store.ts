@@ -183,6 +183,19 @@ export class PgLedger implements DagStore {
   }
 
   /**
+   * The latest checkpoint's note text as stored, its signature not checked (an audit reports a
+   * bad one instead of failing on it); `undefined` when there is none.
+   *
+   * @example await ledger.checkpointNote()
+   */
+  async checkpointNote(): Promise<string | undefined> {
+    const rows = await this.#pool.query<{ note: string }>(
+      'SELECT note FROM ect_ledger_checkpoints ORDER BY size DESC LIMIT 1',
+    );
+    return rows.rows[0]?.note;
+  }
+
+  /**
    * Appends a batch atomically; see {@link FileLedger.append} for what is refused.
    *
    * @example const { indexes, checkpoint } = await ledger.append(tokens);

@@ -90,8 +90,8 @@ class TreeCheck {
     if (this.problems.length < MAX_PROBLEMS) this.problems.push(problem);
   };
 
-  /** Checks the next entry; returns its `jti` and `wid` when it parses. */
-  add(entry: Buffer): { jti: string; wid: string | undefined } | undefined {
+  /** Checks the next entry, read from `where`; returns its `jti` and `wid` when it parses. */
+  add(entry: Buffer, where = 'entries'): { jti: string; wid: string | undefined } | undefined {
     const index = this.count;
     let claims: { jti: string; wid: string | undefined } | undefined;
     try {
@@ -105,7 +105,7 @@ class TreeCheck {
         this.report({
           code: 'ECT_LEDGER_DUPLICATE',
           index,
-          where: 'entries',
+          where,
           message: `entry ${index} repeats jti ${jti} in workflow ${wid ?? '(none)'}`,
         });
       }
@@ -114,7 +114,7 @@ class TreeCheck {
       this.report({
         code: 'ECT_LEDGER_ENTRY_INVALID',
         index,
-        where: 'entries',
+        where,
         message: `entry ${index}: ${(error as Error).message}`,
       });
     }
@@ -439,7 +439,7 @@ export async function auditTiledLedger(
       break;
     }
     await fetchTiles(b);
-    for (const entry of entries.slice(0, bundle.width)) check.add(entry);
+    for (const entry of entries.slice(0, bundle.width)) check.add(entry, where);
     if (entries.length !== bundle.width) {
       report({
         code: 'ECT_LEDGER_CORRUPT',

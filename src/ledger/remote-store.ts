@@ -20,6 +20,7 @@ import { claimsOf } from './entry.js';
 import { HASH_SIZE } from './merkle/hash.js';
 import { consistencyProof, inclusionProof } from './merkle/proofs.js';
 import { treeRoot, type NodeReader } from './merkle/range.js';
+import { verifyConsistency, verifyInclusion } from './merkle/verify.js';
 import type { NoteVerifier } from './note.js';
 import {
   hashesAtLevel,
@@ -204,7 +205,12 @@ export class RemoteLedger implements TiledLedgerSource {
    */
   async rootAt(size: number): Promise<Buffer> {
     await this.#checkSize(size);
-    return this.#withTiles(size, (read) => treeRoot(read, size));
+    const head = await this.head();
+    return this.#withTiles(size, (read, blank) => {
+      const root = treeRoot(read, size);
+      if (!blank && size === head.size && !root.equals(head.root)) this.#disagree();
+      return root;
+    });
   }
 
   /**
@@ -216,7 +222,12 @@ export class RemoteLedger implements TiledLedgerSource {
     const n = await this.#checkSize(size);
     if (!Number.isSafeInteger(index) || index < 0 || index >= n)
       throw new EctLedgerError('ECT_LEDGER_NOT_FOUND', `no entry ${index} in a tree of size ${n}`);
-    return this.#withTiles(n, (read) => inclusionProof(read, index, n));
+    const head = await this.head();
+    return this.#withTiles(n, (read, blank) => {
+      const proof = inclusionProof(read, index, n);
+      if (!blank && n === head.size) this.#checked(() => verifyInclusion(read(0, index), index, n, proof, head.root));
+      return proof;
+    });
   }
 
   /**
@@ -228,7 +239,31 @@ export class RemoteLedger implements TiledLedgerSource {
     const n = await this.#checkSize(newSize);
     if (!Number.isSafeInteger(oldSize) || oldSize < 0 || oldSize > n)
       throw new EctLedgerError('ECT_LEDGER_NOT_FOUND', `no tree of size ${oldSize} before size ${n}`);
-    return this.#withTiles(n, (read) => consistencyProof(read, oldSize, n));
+    const head = await this.head();
+    return this.#withTiles(n, (read, blank) => {
+      const proof = consistencyProof(read, oldSize, n);
+      const oldRoot = treeRoot(read, oldSize);
+      if (!blank && n === head.size) this.#checked(() => verifyConsistency(oldSize, n, proof, oldRoot, head.root));
+      return proof;
+    });
+  }
+
+  // A proof in the pinned tree must lead to the checkpoint's root: a server whose tiles disagree
+  // with what it signed hands out no proof. (An older tree's root is not signed here.)
+  #checked(verify: () => void): void {
+    try {
+      verify();
+    } catch (error) {
+      if (isEctError(error, 'ECT_LEDGER_PROOF_INVALID')) this.#disagree();
+      throw error;
+    }
+  }
+
+  #disagree(): never {
+    throw new EctLedgerError(
+      'ECT_LEDGER_PROOF_INVALID',
+      `the hash tiles ${this.url} serves do not lead to its checkpoint's root`,
+    );
   }
 
   async #checkSize(size: number | undefined): Promise<number> {
@@ -244,9 +279,12 @@ export class RemoteLedger implements TiledLedgerSource {
    * learns which tiles it reads (a proof's shape does not depend on hash values), they are fetched
    * at once, then it runs over them. Tiles are read at their width in the pinned tree (an older
    * tree's partial tile is a prefix of it: servers need not keep older partial tiles).
+   * `compute` is told when it runs over the blank tiles, so that it checks nothing then.
    */
-  async #withTiles<T>(size: number, run: (read: NodeReader) => T): Promise<T> {
-    const pinned = (await this.head()).size;
+  async #withTiles<T>(size: number, compute: (read: NodeReader, blank: boolean) => T): Promise<T> {
+    const head = await this.head();
+    const pinned = head.size;
+    const run = (read: NodeReader, blank: boolean): T => compute(read, blank);
     const wanted = new Map<string, TileId>();
     run(
       nodeReaderFromTiles((level, index, width) => {
@@ -254,6 +292,7 @@ export class RemoteLedger implements TiledLedgerSource {
         wanted.set(`${level}/${index}`, { level, index, width: served });
         return Buffer.alloc(width * HASH_SIZE);
       }, size),
+      true,
     );
     const fetched = new Map<string, Buffer>();
     await Promise.all(
@@ -275,6 +314,7 @@ export class RemoteLedger implements TiledLedgerSource {
         (level, index, width) => (fetched.get(`${level}/${index}`) as Buffer).subarray(0, width * HASH_SIZE),
         size,
       ),
+      false,
     );
   }
 

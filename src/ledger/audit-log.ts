@@ -422,13 +422,19 @@ export async function auditTiledLedger(
     index: b,
     width: Math.min(TILE_WIDTH, n - b * TILE_WIDTH),
   });
-  // The next bundle is fetched while this one is hashed.
-  let next = bundles > 0 ? readTile(bundleOf(0)) : undefined;
+  // The next bundle is fetched while this one is hashed; a fetch left behind when a failure ends
+  // the audit early must not become an unhandled rejection.
+  const prefetch = (b: number): Promise<Buffer | undefined> => {
+    const promise = readTile(bundleOf(b));
+    promise.catch(() => undefined);
+    return promise;
+  };
+  let next = bundles > 0 ? prefetch(0) : undefined;
   for (let b = 0; b < bundles && next !== undefined; b++) {
     const bundle = bundleOf(b);
     const where = tilePath(bundle);
     const data = await next;
-    next = b + 1 < bundles ? readTile(bundleOf(b + 1)) : undefined;
+    next = b + 1 < bundles ? prefetch(b + 1) : undefined;
     let entries: Buffer[];
     try {
       if (data === undefined) throw new EctLedgerError('ECT_LEDGER_CORRUPT', `entry bundle ${where} is missing`);
@@ -451,7 +457,6 @@ export async function auditTiledLedger(
     }
     if (check.count % PROGRESS_EVERY === 0) options.onProgress?.(check.count, n);
   }
-  await next?.catch(() => undefined);
   options.onProgress?.(check.count, n);
   return check.finish(head);
 }

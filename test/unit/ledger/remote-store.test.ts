@@ -230,6 +230,21 @@ describe('RemoteLedger', () => {
     expect(isEctError(await reader.receipt(300).catch((e: unknown) => e), 'ECT_LEDGER_PROOF_INVALID')).toBe(true);
   }, 60_000);
 
+  it('reads an empty ledger', async () => {
+    const empty = FileLedger.openSync({ dir: join(dir, 'empty'), origin: 'remote.example/empty' });
+    try {
+      const { url: bare } = await serve(empty);
+      const reader = await openLedgerForReading(bare, { key: empty.verifierKey });
+      expect((await reader.head()).size).toBe(0);
+      expect(await reader.rootAt(0)).toEqual(empty.root);
+      expect(await reader.consistencyProof(0)).toEqual([]);
+      expect(isEctError(await reader.entry(0).catch((e: unknown) => e), 'ECT_LEDGER_NOT_FOUND')).toBe(true);
+      expect(await reader.audit()).toMatchObject({ ok: true, entries: 0, checkpointSize: 0, problems: [] });
+    } finally {
+      empty.close();
+    }
+  });
+
   it('types an unreachable server, a slow one, an oversized answer and a malformed one', async () => {
     const closed = createServer();
     const closedUrl = await listen(closed);

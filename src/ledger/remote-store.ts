@@ -284,16 +284,17 @@ export class RemoteLedger implements TiledLedgerSource {
   async #withTiles<T>(size: number, compute: (read: NodeReader, blank: boolean) => T): Promise<T> {
     const head = await this.head();
     const pinned = head.size;
-    const run = (read: NodeReader, blank: boolean): T => compute(read, blank);
     const wanted = new Map<string, TileId>();
-    run(
-      nodeReaderFromTiles((level, index, width) => {
-        const served = Math.min(TILE_WIDTH, hashesAtLevel(pinned, level * TILE_HEIGHT) - index * TILE_WIDTH);
-        wanted.set(`${level}/${index}`, { level, index, width: served });
-        return Buffer.alloc(width * HASH_SIZE);
-      }, size),
-      true,
-    );
+    const blank = Buffer.alloc(HASH_SIZE);
+    // The dry run only notes the tile each node comes from (a node between tile levels is hashed
+    // up from one tile of the level below): no hashing of blank tiles.
+    compute((level, index) => {
+      const tileLevel = Math.floor(level / TILE_HEIGHT);
+      const tileIndex = Math.floor((index * 2 ** (level - tileLevel * TILE_HEIGHT)) / TILE_WIDTH);
+      const served = Math.min(TILE_WIDTH, hashesAtLevel(pinned, tileLevel * TILE_HEIGHT) - tileIndex * TILE_WIDTH);
+      wanted.set(`${tileLevel}/${tileIndex}`, { level: tileLevel, index: tileIndex, width: served });
+      return blank;
+    }, true);
     const fetched = new Map<string, Buffer>();
     await Promise.all(
       [...wanted].map(async ([key, tile]) => {
@@ -309,7 +310,7 @@ export class RemoteLedger implements TiledLedgerSource {
         fetched.set(key, data);
       }),
     );
-    return run(
+    return compute(
       nodeReaderFromTiles(
         (level, index, width) => (fetched.get(`${level}/${index}`) as Buffer).subarray(0, width * HASH_SIZE),
         size,
@@ -321,12 +322,16 @@ export class RemoteLedger implements TiledLedgerSource {
   /** GET `path` under the base URL, at most `limit` bytes; `undefined` on 404. */
   async #get(path: string, limit: number): Promise<Buffer | undefined> {
     const url = new URL(path, this.#base);
-    let response: Response;
+    let response: Response | undefined;
     const signal = AbortSignal.timeout(this.#timeoutMs);
-    try {
-      response = await fetch(url, { signal, headers: { accept: '*/*' } });
-    } catch (error) {
-      throw unreachable(url, error, this.#timeoutMs);
+    // A kept-alive connection that the server closed as it was reused fails at once with a reset:
+    // a GET is safe to send again, once.
+    for (let attempt = 0; response === undefined; attempt++) {
+      try {
+        response = await fetch(url, { signal, headers: { accept: '*/*' } });
+      } catch (error) {
+        if (attempt > 0 || signal.aborted || !connectionReset(error)) throw unreachable(url, error, this.#timeoutMs);
+      }
     }
     if (response.status === 404) {
       await response.body?.cancel().catch(() => undefined);
@@ -374,6 +379,11 @@ async function readBounded(response: Response, limit: number, url: URL, timeoutM
     throw unreachable(url, error, timeoutMs);
   }
   return Buffer.concat(chunks, size);
+}
+
+function connectionReset(error: unknown): boolean {
+  const code = (error as { cause?: { code?: string } } | null)?.cause?.code;
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET';
 }
 
 function unreachable(url: URL, error: unknown, timeoutMs: number): EctLedgerError {

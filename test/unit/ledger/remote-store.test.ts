@@ -6,7 +6,7 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -296,5 +296,38 @@ describe('RemoteLedger', () => {
     expect(await codeOf(RemoteLedger.open({ url: `${misbehaving}/none` }).head())).toBe('ECT_LEDGER_BAD_RESPONSE');
     expect(await codeOf(RemoteLedger.open({ url: `${misbehaving}/garbage` }).head())).toBe('ECT_LEDGER_NOTE_INVALID');
     expect(() => RemoteLedger.open({ url: 'ftp://ledger.example' })).toThrow(RangeError);
+
+    // A connection dropped as the request arrives (a kept-alive one the server just closed) is
+    // retried once; one dropped every time is unreachable.
+    let connections = 0;
+    const dropping = (dropAll: boolean) =>
+      createNetServer((socket) => {
+        connections++;
+        socket.once('data', () => {
+          if (dropAll || connections === 1) {
+            socket.destroy();
+            return;
+          }
+          const body = Buffer.from(file.checkpoint);
+          socket.end(
+            `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${file.checkpoint}`,
+          );
+        });
+      });
+    const flaky = dropping(false);
+    await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
+    const flakyUrl = `http://127.0.0.1:${(flaky.address() as AddressInfo).port}`;
+    expect((await RemoteLedger.open({ url: flakyUrl, verifier: NoteVerifier.fromString(key) }).head()).size).toBe(
+      66_300,
+    );
+    expect(connections).toBe(2);
+    flaky.close();
+    connections = 0;
+    const dead = dropping(true);
+    await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
+    const deadUrl = `http://127.0.0.1:${(dead.address() as AddressInfo).port}`;
+    expect(await codeOf(RemoteLedger.open({ url: deadUrl }).head())).toBe('ECT_LEDGER_UNREACHABLE');
+    expect(connections).toBe(2);
+    dead.close();
   });
 });

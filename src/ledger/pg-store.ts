@@ -154,10 +154,15 @@ export class PgLedger implements DagStore {
       const meta = await pool
         .query<{ origin: string; verifier_key: string }>('SELECT origin, verifier_key FROM ect_ledger_meta')
         .catch((error: unknown) => {
-          // 42P01: undefined_table.
-          if ((error as { code?: string }).code === '42P01')
-            throw new EctLedgerError('ECT_LEDGER_NOT_FOUND', 'the database holds no ledger');
-          throw error;
+          const code = (error as { code?: string }).code;
+          // 42P01: undefined_table; 3D000: no such database.
+          if (code === '42P01' || code === '3D000')
+            throw new EctLedgerError('ECT_LEDGER_NOT_FOUND', 'the database holds no ledger', { cause: error });
+          throw new EctLedgerError(
+            'ECT_LEDGER_UNREACHABLE',
+            `cannot read the database: ${error instanceof Error ? error.message : String(error)}`,
+            { cause: error },
+          );
         });
       const row = meta.rows[0];
       if (row === undefined) throw new EctLedgerError('ECT_LEDGER_NOT_FOUND', 'the database holds no ledger');

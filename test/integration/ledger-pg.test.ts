@@ -285,5 +285,12 @@ describe('PostgreSQL ledger', () => {
     await check.connect();
     expect((await check.query("SELECT to_regclass('ect_ledger_meta') AS t")).rows[0]).toEqual({ t: null });
     await check.end();
+    const codeOf = (url: string) =>
+      PgLedger.openForReading({ url }).then(
+        (opened) => opened.close().then(() => 'opened'),
+        (e: unknown) => (isEctError(e) ? e.code : String(e)),
+      );
+    expect(await codeOf(server.replace(/\/postgres$/, '/no_such_database'))).toBe('ECT_LEDGER_NOT_FOUND');
+    expect(await codeOf(`postgres://ect@127.0.0.1:${await freePort()}/postgres`)).toBe('ECT_LEDGER_UNREACHABLE');
   }, 60_000);
 });

@@ -52,7 +52,7 @@ import { emptyRoot, HASH_SIZE, leafHash } from './merkle/hash.js';
 import { consistencyProof, inclusionProof } from './merkle/proofs.js';
 import { treeRoot, type NodeReader } from './merkle/range.js';
 import { releaseLockFile, takeLockFile } from './lock-file.js';
-import { NoteSigner } from './note.js';
+import { NoteSigner, NoteVerifier } from './note.js';
 import type { Receipt } from './receipt.js';
 import { hashesAtLevel, parseTilePath, TILE_HEIGHT, TILE_WIDTH } from './tiles.js';
 
@@ -155,7 +155,9 @@ function syncDir(dir: string): void {
  */
 export class FileLedger implements DagStore {
   readonly dir: string;
-  readonly signer: NoteSigner;
+  /** The key checkpoints are checked with; its name is the origin. */
+  readonly verifier: NoteVerifier;
+  readonly #signer: NoteSigner | undefined;
   #size: number;
   #checkpoint: string;
   #root: Buffer;
@@ -174,12 +176,13 @@ export class FileLedger implements DagStore {
 
   private constructor(
     dir: string,
-    signer: NoteSigner,
+    key: NoteSigner | NoteVerifier,
     head: { note: string; checkpoint: Checkpoint },
     readOnly: boolean,
   ) {
     this.dir = dir;
-    this.signer = signer;
+    this.#signer = key instanceof NoteSigner ? key : undefined;
+    this.verifier = key instanceof NoteSigner ? key.verifier : key;
     this.#readOnly = readOnly;
     this.#checkpoint = head.note;
     this.#size = head.checkpoint.size;
@@ -224,18 +227,22 @@ export class FileLedger implements DagStore {
     }
   }
 
+  // A reader needs only the public key (note.pub): note.key is the writer's, mode 0600.
   static #openReadOnly(dir: string): FileLedger {
     const keyPath = join(dir, LEDGER_FILES.key);
+    const pubPath = join(dir, LEDGER_FILES.pub);
     const checkpointPath = join(dir, LEDGER_FILES.checkpoint);
-    if (!existsSync(keyPath) || !existsSync(checkpointPath)) {
+    if (!(existsSync(pubPath) || existsSync(keyPath)) || !existsSync(checkpointPath)) {
       throw new EctLedgerError('ECT_LEDGER_NOT_FOUND', `no ledger at ${dir}`);
     }
-    const signer = NoteSigner.fromString(readFileSync(keyPath, 'utf8'));
+    const verifier = existsSync(pubPath)
+      ? NoteVerifier.fromString(readFileSync(pubPath, 'utf8').trim())
+      : NoteSigner.fromString(readFileSync(keyPath, 'utf8')).verifier;
     const note = readFileSync(checkpointPath, 'utf8');
     const ledger = new FileLedger(
       dir,
-      signer,
-      { note, checkpoint: openCheckpoint(note, signer.verifier, signer.name) },
+      verifier,
+      { note, checkpoint: openCheckpoint(note, verifier, verifier.name) },
       true,
     );
     try {
@@ -295,7 +302,13 @@ export class FileLedger implements DagStore {
 
   /** The public note key, `name+hash+base64`: all a receipt's checker needs. */
   get verifierKey(): string {
-    return this.signer.verifier.toString();
+    return this.verifier.toString();
+  }
+
+  /** The note signing key; `ECT_LEDGER_LOCKED` for a ledger opened read-only, which does not load it. */
+  get signer(): NoteSigner {
+    if (this.#signer === undefined) throw new EctLedgerError('ECT_LEDGER_LOCKED', 'ledger was opened read-only');
+    return this.#signer;
   }
 
   /**

@@ -179,7 +179,7 @@ class FileReader extends BaseReader implements LedgerReader {
 
   protected async readHead(): Promise<LedgerHead> {
     const note = this.#log.checkpoint;
-    const verifier = this.verifier ?? this.#log.signer.verifier;
+    const verifier = this.verifier ?? this.#log.verifier;
     return { ...openCheckpoint(note, verifier, verifier.name), note };
   }
 

@@ -43,7 +43,9 @@ export type EctErrorCode =
   | 'ECT_LEDGER_PROOF_INVALID'
   | 'ECT_LEDGER_NOTE_INVALID'
   | 'ECT_LEDGER_CORRUPT'
-  | 'ECT_LEDGER_LOCKED';
+  | 'ECT_LEDGER_LOCKED'
+  | 'ECT_LEDGER_UNAVAILABLE'
+  | 'ECT_LEDGER_SPOOL_FULL';
 
 /** Base class of every error this package throws on purpose. */
 export class EctError extends Error {
@@ -128,6 +130,8 @@ const LEDGER_STATUS: Partial<Record<EctErrorCode, number>> = {
   ECT_LEDGER_NOTE_INVALID: 422,
   ECT_LEDGER_CORRUPT: 500,
   ECT_LEDGER_LOCKED: 503,
+  ECT_LEDGER_UNAVAILABLE: 503,
+  ECT_LEDGER_SPOOL_FULL: 507,
 };
 
 /**

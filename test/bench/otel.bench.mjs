@@ -127,7 +127,7 @@ async function spanBench() {
     signingKey: key,
     issuer: ISSUER,
     loggerProvider: logs.getLoggerProvider(),
-    tokenSinks: [(t) => sampled.push(t.compact)],
+    tokenSinks: [{ push: (t) => sampled.push(t.compact) }],
     cryptoThreads: 0,
   });
   requests(new BasicTracerProvider({ spanProcessors: [sampler.processor] }).getTracer('bench'), 1);

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { context, diag, ROOT_CONTEXT } from '@opentelemetry/api';
+import { context, diag } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { EctLedgerError, isEctError } from '../../base/errors.js';
 import { LedgerForwarder } from '../../ledger/forward/forwarder.js';
@@ -32,7 +32,7 @@ const MAX_INSTANCES = 16;
  * hole in the audit trail. Spooling is batched per turn of the event loop and never blocks it;
  * a token past the spool's bound, or a spool that cannot be opened, is a counted drop
  * (`ect.ledger.dropped`), never an exception in the application. The forwarder's own requests are
- * not traced (they would sign tokens of their own, forever).
+ * not traced.
  *
  * A restarted service takes its spool back (`{spoolRoot}/{service}`) and forwards what the last
  * run left; a second instance on the same machine uses `{service}.1`, and so on.
@@ -57,7 +57,15 @@ export class LedgerSink implements SignedTokenConsumer {
     if (spool === undefined) return;
     this.#spool = spool;
     const stats = options.stats;
-    this.#forwarder = new LedgerForwarder(spool, options.target, {
+    const target = options.target;
+    // The forwarder's requests must not be traced: each would sign a token of its own, forever.
+    // Suppressed per call, not once at start: the SDK registers its context manager after us.
+    const untraced: LedgerTarget = {
+      description: target.description,
+      append: (tokens, signal) => context.with(suppressTracing(context.active()), () => target.append(tokens, signal)),
+      close: () => target.close(),
+    };
+    this.#forwarder = new LedgerForwarder(spool, untraced, {
       events: {
         forwarded: (appended, duplicates) => stats.add('ledger.forwarded', appended + duplicates),
         rejected: (tokens) =>
@@ -73,8 +81,7 @@ export class LedgerSink implements SignedTokenConsumer {
             : stats.fail('ledger.retries', new Error(`${messageOf(error)}; retrying in ${Math.round(delayMs)} ms`)),
       },
     });
-    const forwarder = this.#forwarder;
-    context.with(suppressTracing(ROOT_CONTEXT), () => forwarder.start());
+    this.#forwarder.start();
   }
 
   /** The spool directory in use, if one could be opened. */

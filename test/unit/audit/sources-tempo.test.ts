@@ -90,6 +90,18 @@ function json(res: ServerResponse, status: number, body: unknown) {
   res.end(JSON.stringify(body));
 }
 
+function firstStart(t: FakeTrace): bigint {
+  let first = t.spans[0]?.start ?? 0n;
+  for (const s of t.spans) if (s.start < first) first = s.start;
+  return first;
+}
+
+function lastEnd(t: FakeTrace): bigint {
+  let last = 0n;
+  for (const s of t.spans) if (s.end > last) last = s.end;
+  return last;
+}
+
 async function startTempo(traces: FakeTrace[]): Promise<FakeTempo> {
   const fake: FakeTempo = { url: '', requests: [] };
   const byId = new Map(traces.map((t) => [t.traceId, t]));
@@ -128,8 +140,8 @@ async function startTempo(traces: FakeTrace[]): Promise<FakeTempo> {
         service = /service\.name=(\S+)/.exec(tags)?.[1];
       }
       const found = traces.filter((t) => {
-        const first = t.spans.reduce((a, s) => (s.start < a ? s.start : a), t.spans[0]?.start ?? 0n);
-        const last = t.spans.reduce((a, s) => (s.end > a ? s.end : a), 0n);
+        const first = firstStart(t);
+        const last = lastEnd(t);
         const matches = t.spans.some(
           (s) => service === undefined || s.service.toLowerCase().includes(service.toLowerCase()),
         );
@@ -140,7 +152,7 @@ async function startTempo(traces: FakeTrace[]): Promise<FakeTempo> {
       if (hits.length === 0) return json(res, 200, { metrics });
       return json(res, 200, {
         traces: hits.map((t) => {
-          const first = t.spans.reduce((a, s) => (s.start < a ? s.start : a), t.spans[0]?.start ?? 0n);
+          const first = firstStart(t);
           const root = t.spans.find((s) => s.parentSpanId === undefined);
           return {
             traceID: t.traceId.replace(/^0+/, ''),

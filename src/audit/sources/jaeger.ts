@@ -14,7 +14,7 @@ import {
   redact,
 } from './http-json.js';
 import { otlpResourceSpans } from './otlp-shape.js';
-import { type SearchPage, type TimeRange, rfc3339Nano, walkTimeWindows } from './time-windows.js';
+import { rfc3339Nano, type TimeRange, walkTimeWindows } from './time-windows.js';
 import { eitherSignal, recordsOfTrace, spansByTrace } from './trace-records.js';
 import type { AuditSourceReader, SourceRecord } from './types.js';
 
@@ -106,14 +106,14 @@ async function getTrace(endpoint: BackendEndpoint, traceId: string, http: HttpRe
   return spans;
 }
 
-/** One search request: the traces Jaeger answers for the window, grouped, and whether the page is full. */
+/** One search request: the traces Jaeger answers for the window (at most `limit`), each a list of spans. */
 async function searchPage(
   endpoint: BackendEndpoint,
   service: string | undefined,
   window: TimeRange,
   limit: number,
   http: HttpRequestOptions,
-): Promise<SearchPage<OtlpSpan[]>> {
+): Promise<OtlpSpan[][]> {
   const url = endpointUrl(endpoint, '/api/v3/traces', {
     'query.service_name': service,
     'query.start_time_min': rfc3339Nano(window.start),
@@ -126,12 +126,11 @@ async function searchPage(
   });
   const answer = await httpGet(url, http);
   // Jaeger 2.x answers a search that found nothing with 404 {"error":{"message":"No traces found"}}.
-  if (answer.status === 404 && isJaegerError(answer)) return { hits: [], full: false };
+  if (answer.status === 404 && isJaegerError(answer)) return [];
   if (answer.status === 404) {
     throw httpError(url, answer, 'is this the base URL of a Jaeger query service that serves /api/v3?');
   }
-  const traces = [...spansByTrace(spansOfAnswer(url, answer)).values()];
-  return { hits: traces, full: traces.length >= limit };
+  return [...spansByTrace(spansOfAnswer(url, answer)).values()];
 }
 
 /** The spans of a 2xx answer of `/api/v3/traces`: one or more `{"result": TracesData}` objects. */

@@ -12,7 +12,7 @@ import {
   redact,
 } from './http-json.js';
 import { otlpResourceSpans, traceIdArgument } from './otlp-shape.js';
-import { type SearchPage, type TimeRange, walkTimeWindows } from './time-windows.js';
+import { type TimeRange, walkTimeWindows } from './time-windows.js';
 import { eitherSignal, recordsOfTrace } from './trace-records.js';
 import type { AuditSourceReader, SourceRecord } from './types.js';
 
@@ -148,7 +148,7 @@ async function searchPage(
   window: TimeRange,
   limit: number,
   http: HttpRequestOptions,
-): Promise<SearchPage<TempoHit>> {
+): Promise<TempoHit[]> {
   const url = endpointUrl(endpoint, '/api/search', {
     ...filter,
     start: String(window.start / SECOND_NS),
@@ -187,7 +187,7 @@ async function searchPage(
         : undefined;
     hits.push({ traceId, start });
   }
-  return { hits, full: hits.length >= limit };
+  return hits;
 }
 
 async function getTrace(

@@ -6,13 +6,6 @@ export interface TimeRange {
   end: bigint;
 }
 
-/** One search answer: the hits, and whether the backend may have left some out. */
-export interface SearchPage<T> {
-  hits: T[];
-  /** True when the backend answered as many traces as asked for: more may exist in the window. */
-  full: boolean;
-}
-
 /** How a search is paged. */
 export interface WindowWalkOptions {
   /** Traces asked for per request. */
@@ -29,10 +22,12 @@ export interface WindowWalkOptions {
 
 /**
  * Pages a trace search over a time range when the backend's search only answers its first N traces
- * and has no cursor (Jaeger's `query.num_traces`, Tempo's `limit`). Each request covers one window;
- * a window whose answer is full (N traces) is split in two halves, older first, until the answers
- * are complete; a window already at `minWidth` is asked again with twice the page size, up to
- * `maxPageSize`. At most ~64 windows are pending at any time, and one page is held at a time.
+ * and has no cursor (Jaeger's `query.num_traces`, Tempo's `limit`). Each request covers one window
+ * and asks for one trace more than the page size, so that an answer of more than a page tells that
+ * the window holds more than the backend may have answered: such a window is split in two halves,
+ * older first, until the answers are complete; a window already at `minWidth` is asked again with
+ * twice the page size, up to `maxPageSize`. At most ~64 windows are pending at any time, and one
+ * page is held at a time.
  *
  * A trace that reaches across window boundaries is answered by every window it touches; it is
  * yielded only by the window that owns it, the one holding `ownerTime(hit)` (its first matching
@@ -45,7 +40,7 @@ export interface WindowWalkOptions {
 export async function* walkTimeWindows<T>(
   range: TimeRange,
   options: WindowWalkOptions,
-  search: (window: TimeRange, limit: number) => Promise<SearchPage<T>>,
+  search: (window: TimeRange, limit: number) => Promise<T[]>,
   ownerTime: (hit: T) => bigint | undefined,
 ): AsyncGenerator<T> {
   if (range.end <= range.start) return;
@@ -60,8 +55,8 @@ export async function* walkTimeWindows<T>(
         { url: options.where },
       );
     }
-    const page = await search(window, limit);
-    if (page.full) {
+    const hits = await search(window, limit + 1);
+    if (hits.length > limit) {
       const mid = splitPoint(window, options.minWidth);
       if (mid !== undefined) {
         // Newer half first onto the stack, so the older half is searched (and yielded) first.
@@ -81,7 +76,7 @@ export async function* walkTimeWindows<T>(
         { url: options.where },
       );
     }
-    for (const hit of page.hits) {
+    for (const hit of hits) {
       const owner = ownerTime(hit);
       if (owner === undefined) {
         yield hit;

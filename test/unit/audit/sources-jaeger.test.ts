@@ -291,7 +291,8 @@ describe('jaegerSource: search, paged over the time range', () => {
     const searches = jaeger.requests.filter((r) => r.url.pathname === '/api/v3/traces');
     expect(searches.length).toBeLessThan(40);
     for (const r of searches) {
-      expect(r.url.searchParams.get('query.num_traces')).toBe('7');
+      // One more than a page, to tell a window holding exactly a page from one holding more.
+      expect(r.url.searchParams.get('query.num_traces')).toBe('8');
       expect(r.url.searchParams.get('query.raw_traces')).toBe('true');
       expect(r.url.searchParams.get('query.start_time_min')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
     }

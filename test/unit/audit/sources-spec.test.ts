@@ -137,7 +137,7 @@ describe('walkTimeWindows', () => {
         matches.length > limit
           ? pick(matches.length, limit, salt++).map((i) => matches[i] as (typeof matches)[number])
           : matches;
-      return { hits: chosen, full: chosen.length >= limit };
+      return chosen;
     };
     const walk = walkTimeWindows(
       range,

@@ -12,7 +12,7 @@ export const DEFAULT_MAX_REQUESTS = 10_000;
 export interface TraceBackendOptions extends HttpRequestOptions {
   /** The backend's base URL (Jaeger's query service, Tempo's query frontend); credentials allowed. */
   url: string | URL;
-  /** Read these traces only (hex ids); otherwise search. */
+  /** Read these traces only (hex ids); otherwise (also when empty) search. */
   traceIds?: readonly string[];
   /** Search: only traces with a span of this service (`service.name`). */
   service?: string;
@@ -44,7 +44,11 @@ export function checkBackendOptions(
   options: TraceBackendOptions,
   defaults: { pageSize: number; maxPageSize: number },
 ): CheckedBackendOptions {
-  const traceIds = options.traceIds === undefined ? undefined : [...new Set(options.traceIds.map(traceIdArgument))];
+  // An empty list reads as no list (a search), so a caller can pass `--trace` values through as they come.
+  const traceIds =
+    options.traceIds === undefined || options.traceIds.length === 0
+      ? undefined
+      : [...new Set(options.traceIds.map(traceIdArgument))];
   const end = options.end === undefined ? nanosOfTime(options.now?.() ?? new Date()) : nanosOfTime(options.end);
   const start =
     options.start === undefined ? end - BigInt(DEFAULT_SEARCH_SPAN_MS) * 1_000_000n : nanosOfTime(options.start);

@@ -66,8 +66,13 @@ export function jaegerSource(options: JaegerSourceOptions): AuditSourceReader {
         return;
       }
       const search = (window: TimeRange, limit: number) => searchPage(endpoint, service, window, limit, http);
+      // Whole microseconds, the resolution Jaeger's storage backends keep, so windows never split one.
+      const range: TimeRange = {
+        start: (checked.range.start / JAEGER_MIN_WINDOW_NS) * JAEGER_MIN_WINDOW_NS,
+        end: ((checked.range.end + JAEGER_MIN_WINDOW_NS - 1n) / JAEGER_MIN_WINDOW_NS) * JAEGER_MIN_WINDOW_NS,
+      };
       const walk = walkTimeWindows(
-        checked.range,
+        range,
         {
           pageSize: checked.pageSize,
           maxPageSize: checked.maxPageSize,

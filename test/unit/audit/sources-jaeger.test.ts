@@ -352,6 +352,16 @@ describe('jaegerSource: search, paged over the time range', () => {
     );
     expect(request?.url.searchParams.get('query.start_time_max')).toBe(now.toISOString().replace('Z', '000000Z'));
   });
+
+  it('searches when given an empty list of trace ids, over whole microseconds', async () => {
+    const jaeger = await startJaeger([workflowTrace(501, T0)]);
+    const records = await collect(
+      jaegerSource({ url: jaeger.url, traceIds: [], start: T0 + 1n, end: T0 + SECOND - 1n }),
+    );
+    expect(records.filter((r) => r.kind === 'span')).toHaveLength(3);
+    expect(jaeger.requests[0]?.url.searchParams.get('query.start_time_min')).toBe('2025-11-28T22:46:40.000000000Z');
+    expect(jaeger.requests[0]?.url.searchParams.get('query.start_time_max')).toBe('2025-11-28T22:46:41.000000000Z');
+  });
 });
 
 describe('jaegerSource: failures', () => {

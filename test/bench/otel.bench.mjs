@@ -33,7 +33,7 @@
 //   BENCH_SERVICE_WORK_US (0: CPU the handler burns per request)
 //   ECT_CRYPTO_THREADS, ECT_RESPONSE_TOKEN: passed through to the bridged services (and printed)
 //   BENCH_SERVICE_NODE_ARGS: extra node options for the services, e.g. to profile record mode:
-//     BENCH_HTTP_CONFIGS=record BENCH_CHAIN_CONFIGS= BENCH_SERVICE_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' \
+//     BENCH_EXIT_GRACE_MS=5000 BENCH_HTTP_CONFIGS=record BENCH_CHAIN_CONFIGS= BENCH_SERVICE_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' \
 //       node test/bench/otel.bench.mjs --http-only && node test/bench/cpuprofile-top.mjs /tmp/prof/*.cpuprofile
 import { createPublicKey, sign as cryptoSign, verify as cryptoVerify, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

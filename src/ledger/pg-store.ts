@@ -159,7 +159,7 @@ export class PgLedger implements DagStore {
           if (code === '42P01' || code === '3D000')
             throw new EctLedgerError('ECT_LEDGER_NOT_FOUND', 'the database holds no ledger', { cause: error });
           throw new EctLedgerError(
-            'ECT_LEDGER_UNREACHABLE',
+            'ECT_LEDGER_UNAVAILABLE',
             `cannot read the database: ${error instanceof Error ? error.message : String(error)}`,
             { cause: error },
           );

@@ -9,7 +9,7 @@
  *
  * Every request is bounded: a timeout, and a largest body per kind of resource (a hash tile's
  * exact size, an entry bundle's largest possible size, small JSON and checkpoints). Failures are
- * typed: `ECT_LEDGER_UNREACHABLE` (no connection, or no answer in time), `ECT_LEDGER_BAD_RESPONSE`
+ * typed: `ECT_LEDGER_UNAVAILABLE` (no connection, or no answer in time), `ECT_LEDGER_BAD_RESPONSE`
  * (an unexpected status or an answer that does not parse), `ECT_LEDGER_RESPONSE_TOO_LARGE`.
  */
 import { EctLedgerError, isEctError } from '../base/errors.js';
@@ -393,7 +393,7 @@ function unreachable(url: URL, error: unknown, timeoutMs: number): EctLedgerErro
     name === 'TimeoutError' || name === 'AbortError'
       ? `no answer within ${timeoutMs} ms`
       : (cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error)));
-  return new EctLedgerError('ECT_LEDGER_UNREACHABLE', `cannot read ${url.href}: ${reason}`, { cause: error });
+  return new EctLedgerError('ECT_LEDGER_UNAVAILABLE', `cannot read ${url.href}: ${reason}`, { cause: error });
 }
 
 function badAnswer<T>(what: string, run: () => T): T {

@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AddressInfo } from 'node:net';
+import { claimsOf } from '../../src/ledger/entry.js';
 import { FileLedger } from '../../src/ledger/file-store.js';
 import { NoteVerifier } from '../../src/ledger/note.js';
 import { RemoteLedger } from '../../src/ledger/remote-store.js';
@@ -19,8 +20,11 @@ import { createLedgerServer } from '../../src/ledger/server.js';
 import { sharedIssuer } from '../helpers/ect.js';
 import { tilePath, tilesOfTree } from '../../src/ledger/tiles.js';
 import type { Receipt } from '../../src/ledger/receipt.js';
+import { collectExport } from '../helpers/export.js';
 import { makeTokens } from '../helpers/ledger.js';
 import { openLedgerForReading } from '../../src/ledger/open.js';
+import { runWorkflows, startWorkflow, stopWorkflow } from '../helpers/workflow.js';
+import { READY_TIMEOUT_MS } from './helpers.js';
 
 const buildScript = fileURLToPath(new URL('../ledger/go/build.sh', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'ect-ledger-go-'));
@@ -185,6 +189,39 @@ describe('independent Go check of a remote reader', () => {
       ledger.close();
     }
   }, 120_000);
+});
+
+describe('the embedded ledger of a bridged workflow (what `npm run demo` runs)', () => {
+  it('holds every exported token, with receipts the Go check verifies', async () => {
+    // Six services sharing ECT_HOME: ECT_LEDGER defaults to file:$ECT_HOME/ledger for each.
+    const workflow = await startWorkflow({ dir: join(work, 'workflow'), readyTimeoutMs: READY_TIMEOUT_MS });
+    try {
+      await runWorkflows(workflow, 2);
+    } finally {
+      await stopWorkflow(workflow);
+    }
+    const { tokens } = await collectExport(workflow);
+    const ledger = FileLedger.openSync({ dir: join(workflow.home, 'ledger'), readOnly: true });
+    try {
+      expect(ledger.size).toBe(tokens.length);
+      const receipts = tokens.map((token) => {
+        const index = ledger.indexesOf(claimsOf(token).jti)[0];
+        expect(index, 'every exported token is in the ledger').toBeDefined();
+        return ledger.receipt(index as number);
+      });
+      expect(receipts.map((r) => r.token).sort()).toEqual([...tokens].sort());
+      const root = join(work, 'workflow-served');
+      serve(ledger, root);
+      const origin = ledger.verifierKey.split('+')[0];
+      const report = goCheck({ root, verifier_key: ledger.verifierKey, origin, receipts, consistency: [] });
+      expect(report.checkpoint).toEqual({ ok: true });
+      expect(report.root_matches).toEqual({ ok: true });
+      expect(report.tiles).toEqual({ ok: true });
+      expect(report.receipts).toEqual(receipts.map(() => ({ ok: true })));
+    } finally {
+      ledger.close();
+    }
+  }, 180_000);
 });
 
 function chunk<T>(items: readonly T[], size: number): T[][] {

@@ -291,6 +291,6 @@ describe('PostgreSQL ledger', () => {
         (e: unknown) => (isEctError(e) ? e.code : String(e)),
       );
     expect(await codeOf(server.replace(/\/postgres$/, '/no_such_database'))).toBe('ECT_LEDGER_NOT_FOUND');
-    expect(await codeOf(`postgres://ect@127.0.0.1:${await freePort()}/postgres`)).toBe('ECT_LEDGER_UNREACHABLE');
+    expect(await codeOf(`postgres://ect@127.0.0.1:${await freePort()}/postgres`)).toBe('ECT_LEDGER_UNAVAILABLE');
   }, 60_000);
 });

@@ -254,7 +254,7 @@ describe('RemoteLedger', () => {
         () => 'resolved',
         (e: unknown) => (isEctError(e) ? e.code : String(e)),
       );
-    expect(await codeOf(RemoteLedger.open({ url: closedUrl }).head())).toBe('ECT_LEDGER_UNREACHABLE');
+    expect(await codeOf(RemoteLedger.open({ url: closedUrl }).head())).toBe('ECT_LEDGER_UNAVAILABLE');
 
     const misbehaving = await listen(
       createServer((request, response) => {
@@ -282,7 +282,7 @@ describe('RemoteLedger', () => {
       }),
     );
     expect(await codeOf(RemoteLedger.open({ url: `${misbehaving}/slow`, timeoutMs: 200 }).head())).toBe(
-      'ECT_LEDGER_UNREACHABLE',
+      'ECT_LEDGER_UNAVAILABLE',
     );
     expect(await codeOf(RemoteLedger.open({ url: `${misbehaving}/big` }).head())).toBe('ECT_LEDGER_RESPONSE_TOO_LARGE');
     expect(await codeOf(RemoteLedger.open({ url: `${misbehaving}/chunked` }).head())).toBe(
@@ -326,7 +326,7 @@ describe('RemoteLedger', () => {
     const dead = dropping(true);
     await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
     const deadUrl = `http://127.0.0.1:${(dead.address() as AddressInfo).port}`;
-    expect(await codeOf(RemoteLedger.open({ url: deadUrl }).head())).toBe('ECT_LEDGER_UNREACHABLE');
+    expect(await codeOf(RemoteLedger.open({ url: deadUrl }).head())).toBe('ECT_LEDGER_UNAVAILABLE');
     expect(connections).toBe(2);
     dead.close();
   });

@@ -102,19 +102,16 @@ function components(count: number, edges: readonly [number, number][]): number[]
 interface ComponentLayout {
   width: number;
   height: number;
-  /** Node index → centre, relative to the component's top-left corner. */
-  centres: Map<number, LayoutPoint>;
-  edges: LayoutEdge[];
+  /** Centre of each member (by its position in the component), relative to the top-left corner. */
+  centres: LayoutPoint[];
+  /** Points of each edge (by its position in the component's edge list). */
+  points: LayoutPoint[][];
 }
 
-function layoutComponent(members: number[], edges: readonly [number, number][]): ComponentLayout {
-  if (members.length === 1 && edges.length === 0) {
-    return {
-      width: NODE_WIDTH,
-      height: NODE_HEIGHT,
-      centres: new Map([[members[0]!, { x: NODE_WIDTH / 2, y: NODE_HEIGHT / 2 }]]),
-      edges: [],
-    };
+/** Lays out one component given as a member count and edges between member positions. */
+function layoutComponent(count: number, edges: readonly [number, number][]): ComponentLayout {
+  if (count === 1 && edges.length === 0) {
+    return { width: NODE_WIDTH, height: NODE_HEIGHT, centres: [{ x: NODE_WIDTH / 2, y: NODE_HEIGHT / 2 }], points: [] };
   }
   const graph = new dagre.graphlib.Graph<
     { rankdir: string; nodesep: number; ranksep: number; ranker: string; width?: number; height?: number },
@@ -125,24 +122,23 @@ function layoutComponent(members: number[], edges: readonly [number, number][]):
     rankdir: 'TB',
     nodesep: 24,
     ranksep: 44,
-    ranker: members.length > NETWORK_SIMPLEX_MAX_NODES ? 'longest-path' : 'network-simplex',
+    ranker: count > NETWORK_SIMPLEX_MAX_NODES ? 'longest-path' : 'network-simplex',
   });
-  for (const i of members) graph.setNode(String(i), { width: NODE_WIDTH, height: NODE_HEIGHT });
+  for (let i = 0; i < count; i++) graph.setNode(String(i), { width: NODE_WIDTH, height: NODE_HEIGHT });
   edges.forEach(([from, to], k) => {
     graph.setEdge(String(from), String(to), {}, String(k));
   });
   dagre.layout(graph);
-  const centres = new Map<number, LayoutPoint>();
-  for (const i of members) {
+  const centres: LayoutPoint[] = [];
+  for (let i = 0; i < count; i++) {
     const label = graph.node(String(i));
-    centres.set(i, { x: label.x ?? 0, y: label.y ?? 0 });
+    centres.push({ x: label.x ?? 0, y: label.y ?? 0 });
   }
-  const drawn: LayoutEdge[] = edges.map(([from, to], k) => {
-    const label = graph.edge(String(from), String(to), String(k));
-    return { from, to, points: (label?.points ?? []).map((p: LayoutPoint) => ({ x: p.x, y: p.y })) };
-  });
+  const points = edges.map(([from, to], k) =>
+    (graph.edge(String(from), String(to), String(k))?.points ?? []).map((p: LayoutPoint) => ({ x: p.x, y: p.y })),
+  );
   const size = graph.graph();
-  return { width: size.width ?? NODE_WIDTH, height: size.height ?? NODE_HEIGHT, centres, edges: drawn };
+  return { width: size.width ?? NODE_WIDTH, height: size.height ?? NODE_HEIGHT, centres, points };
 }
 
 /**
@@ -150,6 +146,9 @@ function layoutComponent(members: number[], edges: readonly [number, number][]):
  * connected component is laid out on its own and the components are packed into rows in causal
  * order: dagre's cost grows faster than linearly with a graph's size, and an audit of many workflow
  * runs is many small components (10,000 tasks in runs of 8–60: about 300 dagre runs of ~35 nodes).
+ * Components of the same shape (the same workflow run again: same member count and the same edges
+ * between members in report order) get dagre's layout once and share it; dagre is deterministic for
+ * the same input, so this changes no position.
  *
  * @throws {EctFormatError} `ECT_FORMAT_INVALID` for a duplicate `jti` or an edge to an unknown node.
  * @example
@@ -164,9 +163,30 @@ export function layoutReport(report: AuditReport): ReportLayout {
   groups.forEach((members, c) => {
     for (const i of members) componentOf[i] = c;
   });
+  // Position of each node within its component, and each component's edges between positions.
+  const position = new Int32Array(report.nodes.length);
+  for (const members of groups) {
+    members.forEach((node, k) => {
+      position[node] = k;
+    });
+  }
   const edgesOf: [number, number][][] = groups.map(() => []);
-  for (const pair of pairs) edgesOf[componentOf[pair[0]]!]!.push(pair);
-  const laid = groups.map((members, c) => layoutComponent(members, edgesOf[c]!));
+  const pairsOf: [number, number][][] = groups.map(() => []);
+  for (const pair of pairs) {
+    const c = componentOf[pair[0]]!;
+    edgesOf[c]!.push([position[pair[0]]!, position[pair[1]]!]);
+    pairsOf[c]!.push(pair);
+  }
+  const byShape = new Map<string, ComponentLayout>();
+  const laid = groups.map((members, c) => {
+    const shape = `${members.length}:${edgesOf[c]!.map(([a, b]) => `${a}>${b}`).join(',')}`;
+    let layout = byShape.get(shape);
+    if (layout === undefined) {
+      layout = layoutComponent(members.length, edgesOf[c]!);
+      byShape.set(shape, layout);
+    }
+    return layout;
+  });
 
   // Shelf packing: rows about as wide as the drawing's area makes a 16:10 page, never narrower
   // than the widest component.
@@ -178,24 +198,29 @@ export function layoutReport(report: AuditReport): ReportLayout {
   let y = 0;
   let rowHeight = 0;
   let width = 0;
-  for (const l of laid) {
+  laid.forEach((l, c) => {
     if (x > 0 && x + l.width > rowWidth) {
       x = 0;
       y += rowHeight + COMPONENT_GAP;
       rowHeight = 0;
     }
-    for (const [i, centre] of l.centres) {
-      nodes[i] = {
-        x: x + centre.x - NODE_WIDTH / 2,
-        y: y + centre.y - NODE_HEIGHT / 2,
+    const ox = x;
+    const oy = y;
+    groups[c]!.forEach((node, k) => {
+      const centre = l.centres[k]!;
+      nodes[node] = {
+        x: ox + centre.x - NODE_WIDTH / 2,
+        y: oy + centre.y - NODE_HEIGHT / 2,
         width: NODE_WIDTH,
         height: NODE_HEIGHT,
       };
-    }
-    for (const e of l.edges) edges.push({ ...e, points: e.points.map((p) => ({ x: x + p.x, y: y + p.y })) });
+    });
+    pairsOf[c]!.forEach(([from, to], k) => {
+      edges.push({ from, to, points: l.points[k]!.map((p) => ({ x: ox + p.x, y: oy + p.y })) });
+    });
     width = Math.max(width, x + l.width);
     rowHeight = Math.max(rowHeight, l.height);
     x += l.width + COMPONENT_GAP;
-  }
+  });
   return { width, height: y + rowHeight, nodes, edges, components: groups.length };
 }

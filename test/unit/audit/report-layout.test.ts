@@ -52,3 +52,33 @@ describe('layoutReport', () => {
     expect(layoutReport(report)).toMatchObject({ width: 0, height: 0, nodes: [], edges: [], components: 0 });
   });
 });
+
+describe('layoutReport on repeated workflow runs', () => {
+  it('gives runs of the same shape the same layout, moved', () => {
+    const one = syntheticAuditReport({ nodes: 25, seed: 8, maxRun: 1000, failedEvery: 0, missingEvery: 0 });
+    const other = syntheticAuditReport({ nodes: 25, seed: 8, maxRun: 1000, failedEvery: 0, missingEvery: 0 });
+    // Same shape, other tasks: give the second run fresh jtis.
+    const rename = new Map(other.nodes.map((n) => [n.jti, `again-${n.jti}`]));
+    const again = other.nodes.map((n) => ({ ...n, jti: rename.get(n.jti)!, pred: n.pred.map((p) => rename.get(p)!) }));
+    const edges = other.edges.map((e) => ({ from: rename.get(e.from)!, to: rename.get(e.to)! }));
+    const report: AuditReport = { ...one, nodes: [...one.nodes, ...again], edges: [...one.edges, ...edges] };
+    expect(layoutReport(one).components).toBe(1);
+    const layout = layoutReport(report);
+    expect(layout.components).toBe(2);
+    const first = layout.nodes.slice(0, 25);
+    const second = layout.nodes.slice(25);
+    const dx = second[0]!.x - first[0]!.x;
+    const dy = second[0]!.y - first[0]!.y;
+    expect(dx !== 0 || dy !== 0).toBe(true);
+    second.forEach((box, i) => {
+      expect(box.x - first[i]!.x).toBeCloseTo(dx, 6);
+      expect(box.y - first[i]!.y).toBeCloseTo(dy, 6);
+    });
+    // And the same as a report holding only one run.
+    const alone = layoutReport(one);
+    alone.nodes.forEach((box, i) => {
+      expect(box.x).toBeCloseTo(first[i]!.x, 6);
+      expect(box.y).toBeCloseTo(first[i]!.y, 6);
+    });
+  });
+});

@@ -63,7 +63,7 @@ function labelNode(i) {
   const title = act !== undefined ? act : (str(n[10]) === 'missing' ? 'missing ' : '') + n[0];
   const time = n[4] && /T(\d\d:\d\d:\d\d(?:\.\d+)?)/.exec(n[4]);
   const sub = [shortIssuer(str(n[1])), time ? time[1] : ''].filter(Boolean).join(' \u00b7 ');
-  nodeEls[i].append(svgText('act', 20, clip(title, 28)), svgText('sub', 38, clip(sub, 34)));
+  nodeEls[i].append(svgText('act', 20, clip(title, 26)), svgText('sub', 37, clip(sub, 32)));
 }
 let labelQueued = false;
 function labelVisible() {
@@ -237,7 +237,11 @@ function showFinding(f) {
     }
   }
   const first = indexOfJti.get(finding.jtis[0]);
-  if (first !== undefined) select(first, true);
+  if (first === undefined) return;
+  // From the overview of a large audit, go close enough to read the task before centring it.
+  if (zoom < LABEL_ZOOM) setZoom(0.8);
+  select(first, true);
+  queueLabels();
 }
 svg.addEventListener('click', (event) => {
   const g = event.target.closest('g.node');

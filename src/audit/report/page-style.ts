@@ -27,6 +27,7 @@ main{display:grid;grid-template-columns:minmax(0,1fr) 400px;min-height:0}
 #dag{display:block}
 #dag text{font:12px system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;pointer-events:none}
 #dag text.act{font-weight:600}
+#dag text.sub{font-size:10.5px}
 #dag.far text{display:none}
 .node{cursor:pointer}
 .node rect{stroke-width:1.5}

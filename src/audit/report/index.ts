@@ -1,3 +1,19 @@
+/**
+ * The audit report ({@link AuditReport}, `ect audit --json`) and its renderings:
+ *
+ * - {@link renderHtml}: one self-contained page (no request of any kind; CSP `default-src 'none'`),
+ *   the DAG laid out by dagre at render time, nodes coloured by verdict, details and Jaeger links,
+ *   findings beside the graph. Renders in Chromium in about 1.5–2 s at 10,000 tasks; the layout in
+ *   Node is the slow part for many differently shaped runs (about 1 ms of CPU per task), runs of
+ *   a shape already laid out cost almost nothing.
+ * - {@link renderMermaid} and {@link renderDot}: the DAG for documentation.
+ *
+ * @example
+ * import { writeFileSync } from 'node:fs';
+ * writeFileSync('audit.html', renderHtml(report, { jaegerUi: 'http://127.0.0.1:16686' }));
+ * writeFileSync('audit.mmd', renderMermaid(report));
+ * writeFileSync('audit.dot', renderDot(report));
+ */
 export * from './model.js';
 export { renderHtml, type HtmlReportOptions } from './html.js';
 export { layoutReport, NODE_HEIGHT, NODE_WIDTH, type LayoutBox, type LayoutEdge, type ReportLayout } from './layout.js';

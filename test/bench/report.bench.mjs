@@ -1,7 +1,7 @@
 // HTML audit report benchmark: for synthetic audits of 100, 1,000 and 10,000 tasks
 // (test/helpers/audit-report.mjs: workflow runs of 8–60 tasks, fan-out/fan-in, six issuers, some
 // failed, suspect, partial and missing tasks), the time renderHtml takes in Node (dagre layout
-// included; wall and CPU), the page's size, and the time Chromium takes from navigation to the
+// included; wall and CPU) and renderHtmlAsync (the layout over worker threads), the page's size, and the time Chromium takes from navigation to the
 // first painted frame after the page's script ran (load + parse + style/layout + paint), median of
 // three loads. Baselines measured in the same run: the smallest report (ratios show how the costs
 // grow with the audit), and elkjs (the other layout library considered) laying out the same
@@ -20,7 +20,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import dagre from '@dagrejs/dagre';
 import ELK from 'elkjs/lib/elk.bundled.js';
 import { chromium } from 'playwright-core';
-import { renderHtml } from '../../dist/audit/report/index.js';
+import { availableParallelism } from 'node:os';
+import { renderHtml, renderHtmlAsync } from '../../dist/audit/report/index.js';
 import { repeatedRunsReport, syntheticAuditReport } from '../helpers/audit-report.mjs';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -31,6 +32,7 @@ const arg = (name, fallback) => {
 const SIZES = arg('--sizes', '100,1000,10000').split(',').map(Number);
 const LOADS = Number(arg('--loads', '3'));
 const TARGET_MS = 5_000;
+const WORKERS = Math.min(8, availableParallelism());
 const keep = arg('--keep', undefined);
 const work = keep ?? mkdtempSync(join(tmpdir(), 'ect-report-bench-'));
 mkdirSync(work, { recursive: true });
@@ -131,6 +133,11 @@ try {
     const html = renderHtml(report, { jaegerUi: 'http://127.0.0.1:16686' });
     const renderMs = performance.now() - t0;
     const renderCpuMs = cpuMs() - cpu0;
+    globalThis.gc?.();
+    const t1 = performance.now();
+    const spread = await renderHtmlAsync(report, { jaegerUi: 'http://127.0.0.1:16686', workers: WORKERS });
+    const asyncMs = performance.now() - t1;
+    if (spread !== html) throw new Error('renderHtmlAsync and renderHtml wrote different pages');
     const file = join(work, `audit-${rows.length}.html`);
     writeFileSync(file, html);
     const url = pathToFileURL(file).href;
@@ -144,6 +151,7 @@ try {
       edges: report.edges.length,
       renderMs,
       renderCpuMs,
+      asyncMs,
       bytes: Buffer.byteLength(html),
       chromiumMs: median(loads),
       worstMs: Math.max(...loads),
@@ -159,12 +167,12 @@ try {
     fmt(base.size),
   );
   console.log(
-    '| tasks | nodes | edges | renderHtml in Node, wall / CPU ms (ratio) | page bytes | Chromium load→paint ms (ratio) |',
+    `| tasks | nodes | edges | renderHtml in Node, wall / CPU ms (ratio) | renderHtmlAsync, ${WORKERS} workers, wall ms | page bytes | Chromium load→paint ms (ratio) |`,
   );
-  console.log('|---:|---:|---:|---:|---:|---:|');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     console.log(
-      `| ${r.label} | ${fmt(r.nodes)} | ${fmt(r.edges)} | ${fmt(r.renderMs)} / ${fmt(r.renderCpuMs)} (${(r.renderCpuMs / base.renderCpuMs).toFixed(1)}×) | ${fmt(r.bytes)} | ${fmt(r.chromiumMs)} [${fmt(r.worstMs)}] (${(r.chromiumMs / base.chromiumMs).toFixed(1)}×) |`,
+      `| ${r.label} | ${fmt(r.nodes)} | ${fmt(r.edges)} | ${fmt(r.renderMs)} / ${fmt(r.renderCpuMs)} (${(r.renderCpuMs / base.renderCpuMs).toFixed(1)}×) | ${fmt(r.asyncMs)} | ${fmt(r.bytes)} | ${fmt(r.chromiumMs)} [${fmt(r.worstMs)}] (${(r.chromiumMs / base.chromiumMs).toFixed(1)}×) |`,
     );
   }
   const big = rows.find((r) => r.size === 10_000 && !r.repeated);

@@ -6,6 +6,7 @@
  *   findings beside the graph. Renders in Chromium in about 1.5–2 s at 10,000 tasks; the layout in
  *   Node is the slow part for many differently shaped runs (about 1 ms of CPU per task), runs of
  *   a shape already laid out cost almost nothing.
+ *   {@link renderHtmlAsync} gives the same page with the layout spread over worker threads.
  * - {@link renderMermaid} and {@link renderDot}: the DAG for documentation.
  *
  * @example
@@ -15,8 +16,17 @@
  * writeFileSync('audit.dot', renderDot(report));
  */
 export * from './model.js';
-export { renderHtml, type HtmlReportOptions } from './html.js';
-export { layoutReport, NODE_HEIGHT, NODE_WIDTH, type LayoutBox, type LayoutEdge, type ReportLayout } from './layout.js';
+export { renderHtml, renderHtmlAsync, type HtmlReportOptions } from './html.js';
+export {
+  layoutReport,
+  layoutReportAsync,
+  NODE_HEIGHT,
+  NODE_WIDTH,
+  type LayoutBox,
+  type LayoutEdge,
+  type LayoutOptions,
+  type ReportLayout,
+} from './layout.js';
 export { escapeXml, jsonForScript, safeHttpUrl } from './escape.js';
 export { jaegerBase, spanLink } from './jaeger.js';
 export { NODE_VERDICTS, VERDICT_STYLES, type VerdictStyle } from './verdicts.js';

@@ -1,18 +1,22 @@
-import dagre from '@dagrejs/dagre';
+import { availableParallelism } from 'node:os';
 import { EctFormatError } from '../../base/errors.js';
+import {
+  type ComponentLayout,
+  type ComponentShape,
+  layoutComponent,
+  NODE_HEIGHT,
+  NODE_WIDTH,
+} from './layout-worker.mjs';
 import type { AuditReport } from './model.js';
 
-/** Size of a node box, in SVG units (pixels at zoom 1). */
-export const NODE_WIDTH = 200;
-export const NODE_HEIGHT = 48;
+export { NODE_HEIGHT, NODE_WIDTH };
 /** Space between connected components when they are packed into rows. */
 const COMPONENT_GAP = 48;
 /**
- * Above this many nodes a component is ranked by longest path instead of network simplex: network
- * simplex gives shorter edges but grows faster than linearly (a single 1,000-node component took
- * 2.6 s against 1.0 s with longest path on this project's 2-core machine).
+ * Below this many nodes to lay out, {@link layoutReportAsync} stays in the calling thread: starting
+ * workers (each loads dagre) costs more than it saves.
  */
-const NETWORK_SIMPLEX_MAX_NODES = 600;
+const WORKERS_MIN_NODES = 2_000;
 
 /** A point in the drawing. */
 export interface LayoutPoint {
@@ -99,77 +103,28 @@ function components(count: number, edges: readonly [number, number][]): number[]
   return [...byRoot.values()];
 }
 
-interface ComponentLayout {
-  width: number;
-  height: number;
-  /** Centre of each member (by its position in the component), relative to the top-left corner. */
-  centres: LayoutPoint[];
-  /** Points of each edge (by its position in the component's edge list). */
-  points: LayoutPoint[][];
+/** What is to be laid out: the components, their distinct shapes, and which shape each has. */
+interface LayoutPlan {
+  groups: number[][];
+  /** Report edges of each component, as node index pairs, in the order of its shape's edges. */
+  pairsOf: [number, number][][];
+  shapes: ComponentShape[];
+  shapeOf: number[];
 }
 
-/** Lays out one component given as a member count and edges between member positions. */
-function layoutComponent(count: number, edges: readonly [number, number][]): ComponentLayout {
-  if (count === 1 && edges.length === 0) {
-    return { width: NODE_WIDTH, height: NODE_HEIGHT, centres: [{ x: NODE_WIDTH / 2, y: NODE_HEIGHT / 2 }], points: [] };
-  }
-  const graph = new dagre.graphlib.Graph<
-    { rankdir: string; nodesep: number; ranksep: number; ranker: string; width?: number; height?: number },
-    { width: number; height: number; x?: number; y?: number },
-    { points?: LayoutPoint[] }
-  >({ multigraph: true });
-  graph.setGraph({
-    rankdir: 'TB',
-    nodesep: 24,
-    ranksep: 44,
-    ranker: count > NETWORK_SIMPLEX_MAX_NODES ? 'longest-path' : 'network-simplex',
-  });
-  for (let i = 0; i < count; i++) graph.setNode(String(i), { width: NODE_WIDTH, height: NODE_HEIGHT });
-  edges.forEach(([from, to], k) => {
-    graph.setEdge(String(from), String(to), {}, String(k));
-  });
-  dagre.layout(graph);
-  const centres: LayoutPoint[] = [];
-  for (let i = 0; i < count; i++) {
-    const label = graph.node(String(i));
-    centres.push({ x: label.x ?? 0, y: label.y ?? 0 });
-  }
-  const points = edges.map(([from, to], k) =>
-    (graph.edge(String(from), String(to), String(k))?.points ?? []).map((p: LayoutPoint) => ({ x: p.x, y: p.y })),
-  );
-  const size = graph.graph();
-  return { width: size.width ?? NODE_WIDTH, height: size.height ?? NODE_HEIGHT, centres, points };
-}
-
-/**
- * Lays out the report's DAG as a layered graph (dagre, top to bottom, predecessors above). Each
- * connected component is laid out on its own and the components are packed into rows in causal
- * order: dagre's cost grows faster than linearly with a graph's size, and an audit of many workflow
- * runs is many small components (10,000 tasks in runs of 8–60: about 300 dagre runs of ~35 nodes).
- * Components of the same shape (the same workflow run again: same member count and the same edges
- * between members in report order) get dagre's layout once and share it; dagre is deterministic for
- * the same input, so this changes no position.
- *
- * @throws {EctFormatError} `ECT_FORMAT_INVALID` for a duplicate `jti` or an edge to an unknown node.
- * @example
- * const layout = layoutReport(report);
- * layout.nodes[0]; // { x, y, width: 200, height: 48 }
- */
-export function layoutReport(report: AuditReport): ReportLayout {
+function plan(report: AuditReport): LayoutPlan {
   const index = indexNodes(report);
   const pairs: [number, number][] = report.edges.map((e) => [index.get(e.from)!, index.get(e.to)!]);
   const groups = components(report.nodes.length, pairs);
   const componentOf = new Int32Array(report.nodes.length);
-  groups.forEach((members, c) => {
-    for (const i of members) componentOf[i] = c;
-  });
   // Position of each node within its component, and each component's edges between positions.
   const position = new Int32Array(report.nodes.length);
-  for (const members of groups) {
+  groups.forEach((members, c) => {
     members.forEach((node, k) => {
+      componentOf[node] = c;
       position[node] = k;
     });
-  }
+  });
   const edgesOf: [number, number][][] = groups.map(() => []);
   const pairsOf: [number, number][][] = groups.map(() => []);
   for (const pair of pairs) {
@@ -177,22 +132,32 @@ export function layoutReport(report: AuditReport): ReportLayout {
     edgesOf[c]!.push([position[pair[0]]!, position[pair[1]]!]);
     pairsOf[c]!.push(pair);
   }
-  const byShape = new Map<string, ComponentLayout>();
-  const laid = groups.map((members, c) => {
-    const shape = `${members.length}:${edgesOf[c]!.map(([a, b]) => `${a}>${b}`).join(',')}`;
-    let layout = byShape.get(shape);
-    if (layout === undefined) {
-      layout = layoutComponent(members.length, edgesOf[c]!);
-      byShape.set(shape, layout);
+  const shapes: ComponentShape[] = [];
+  const byKey = new Map<string, number>();
+  const shapeOf = groups.map((members, c) => {
+    const key = `${members.length}:${edgesOf[c]!.map(([a, b]) => `${a}>${b}`).join(',')}`;
+    let shape = byKey.get(key);
+    if (shape === undefined) {
+      shape = shapes.push({ count: members.length, edges: edgesOf[c]! }) - 1;
+      byKey.set(key, shape);
     }
-    return layout;
+    return shape;
   });
+  return { groups, pairsOf, shapes, shapeOf };
+}
 
+/** Packs the laid-out components into rows and gives every node and edge its place. */
+function place(
+  nodeCount: number,
+  { groups, pairsOf, shapeOf }: LayoutPlan,
+  laidShapes: ComponentLayout[],
+): ReportLayout {
+  const laid = shapeOf.map((shape) => laidShapes[shape]!);
   // Shelf packing: rows about as wide as the drawing's area makes a 16:10 page, never narrower
   // than the widest component.
   const area = laid.reduce((sum, l) => sum + (l.width + COMPONENT_GAP) * (l.height + COMPONENT_GAP), 0);
   const rowWidth = Math.max(Math.sqrt(area * 1.6), ...laid.map((l) => l.width));
-  const nodes: LayoutBox[] = new Array(report.nodes.length);
+  const nodes: LayoutBox[] = new Array(nodeCount);
   const edges: LayoutEdge[] = [];
   let x = 0;
   let y = 0;
@@ -223,4 +188,83 @@ export function layoutReport(report: AuditReport): ReportLayout {
     x += l.width + COMPONENT_GAP;
   });
   return { width, height: y + rowHeight, nodes, edges, components: groups.length };
+}
+
+/**
+ * Lays out the report's DAG as a layered graph (dagre, top to bottom, predecessors above). Each
+ * connected component is laid out on its own and the components are packed into rows in causal
+ * order: dagre's cost grows faster than linearly with a graph's size, and an audit of many workflow
+ * runs is many small components (10,000 tasks in runs of 8–60: about 300 dagre runs of ~35 nodes).
+ * Components of the same shape (the same workflow run again: same member count and the same edges
+ * between members in report order) get dagre's layout once and share it; dagre is deterministic for
+ * the same input, so this changes no position.
+ *
+ * @throws {EctFormatError} `ECT_FORMAT_INVALID` for a duplicate `jti` or an edge to an unknown node.
+ * @example
+ * const layout = layoutReport(report);
+ * layout.nodes[0]; // { x, y, width: 200, height: 48 }
+ */
+export function layoutReport(report: AuditReport): ReportLayout {
+  const work = plan(report);
+  return place(report.nodes.length, work, work.shapes.map(layoutComponent));
+}
+
+/** Options of {@link layoutReportAsync}. */
+export interface LayoutOptions {
+  /** Worker threads (default: the machine's parallelism, at most 8; 1: in the calling thread). */
+  workers?: number;
+}
+
+/**
+ * {@link layoutReport} with the components spread over worker threads (piscina), for large audits
+ * of many differently shaped runs: dagre takes about 1 ms of CPU per node, and components are
+ * independent. The result is the same as {@link layoutReport}'s (dagre is deterministic).
+ *
+ * @throws {EctFormatError} as {@link layoutReport}.
+ * @example
+ * const layout = await layoutReportAsync(report, { workers: 4 });
+ */
+export async function layoutReportAsync(report: AuditReport, options: LayoutOptions = {}): Promise<ReportLayout> {
+  const work = plan(report);
+  const workers = Math.max(1, Math.floor(options.workers ?? Math.min(8, availableParallelism())));
+  const total = work.shapes.reduce((sum, shape) => sum + shape.count, 0);
+  if (workers === 1 || total < WORKERS_MIN_NODES || work.shapes.length < 2) {
+    return place(report.nodes.length, work, work.shapes.map(layoutComponent));
+  }
+  // Batches of about equal node count, a few per worker so a large component does not leave the
+  // others idle; results come back in batch order.
+  const target = Math.max(200, Math.ceil(total / (workers * 4)));
+  const batches: number[][] = [[]];
+  let filled = 0;
+  work.shapes.forEach((shape, i) => {
+    if (filled >= target) {
+      batches.push([]);
+      filled = 0;
+    }
+    batches[batches.length - 1]!.push(i);
+    filled += shape.count;
+  });
+  const { Piscina } = await import('piscina');
+  const pool = new Piscina({
+    filename: new URL('./layout-worker.mjs', import.meta.url).href,
+    minThreads: workers,
+    maxThreads: workers,
+    // Workers inherit the process's flags by default: under `node --import otel-ect/register` each
+    // would start an SDK of its own.
+    execArgv: [],
+  });
+  try {
+    const results: ComponentLayout[][] = await Promise.all(
+      batches.map((batch) => pool.run(batch.map((i) => work.shapes[i]!))),
+    );
+    const laid: ComponentLayout[] = new Array(work.shapes.length);
+    batches.forEach((batch, b) => {
+      batch.forEach((shape, k) => {
+        laid[shape] = results[b]![k]!;
+      });
+    });
+    return place(report.nodes.length, work, laid);
+  } finally {
+    await pool.destroy();
+  }
 }

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { type AuditReport, layoutReport, NODE_HEIGHT, NODE_WIDTH } from '../../../src/audit/report/index.js';
+import {
+  type AuditReport,
+  layoutReport,
+  layoutReportAsync,
+  NODE_HEIGHT,
+  NODE_WIDTH,
+  renderHtml,
+  renderHtmlAsync,
+} from '../../../src/audit/report/index.js';
 import { syntheticAuditReport } from '../../helpers/audit-report.mjs';
 
 describe('layoutReport', () => {
@@ -81,4 +89,18 @@ describe('layoutReport on repeated workflow runs', () => {
       expect(box.y).toBeCloseTo(first[i]!.y, 6);
     });
   });
+});
+
+describe('layoutReportAsync', () => {
+  it('stays in the thread for small reports and for one worker', async () => {
+    const report = syntheticAuditReport({ nodes: 100, seed: 22 });
+    expect(await layoutReportAsync(report)).toEqual(layoutReport(report));
+    expect(await layoutReportAsync(report, { workers: 1 })).toEqual(layoutReport(report));
+  });
+
+  it('spreads a large layout over worker threads: renderHtmlAsync gives the same page as renderHtml', async () => {
+    const report = syntheticAuditReport({ nodes: 2_100, seed: 23 });
+    const options = { jaegerUi: 'http://127.0.0.1:16686', title: 'same' };
+    expect(await renderHtmlAsync(report, { ...options, workers: 2 })).toBe(renderHtml(report, options));
+  }, 120_000);
 });

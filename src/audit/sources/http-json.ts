@@ -153,13 +153,18 @@ export async function httpGet(
   let length = 0;
   try {
     if (response.body !== null) {
-      for await (const chunk of response.body) {
-        length += chunk.byteLength;
+      // A reader, not `for await`: with DOM types in the program (a test's browser driver), the
+      // global ReadableStream type has no async iterator.
+      const reader = response.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        length += value.byteLength;
         if (length > maxBytes) {
-          await response.body.cancel().catch(() => undefined);
+          await reader.cancel().catch(() => undefined);
           throw tooLarge('longer');
         }
-        chunks.push(chunk);
+        chunks.push(value);
       }
     }
   } catch (error) {

@@ -181,7 +181,13 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
       return failures;
     },
     wrapExporter: (exporter, exporterOptions) =>
-      new EctSpanExporter(exporter, processor.tokens, { stats, pool, verdicts, ...exporterOptions }),
+      new EctSpanExporter(exporter, processor.tokens, {
+        stats,
+        pool,
+        verdicts,
+        resources: processor.resources,
+        ...exporterOptions,
+      }),
     httpInstrumentationConfig: (base) => {
       const next = (base as { responseHook?: unknown } | undefined)?.responseHook as Parameters<
         typeof httpResponseHook

@@ -56,8 +56,8 @@ export interface EctBridgeOptions {
   maxKnownTokens?: number;
   /**
    * Worker threads that sign the tokens signed after the request (batches, export; see
-   * {@link CryptoPool}) and, in record mode, verify incoming ones; 0 (the default, for now: see
-   * the README) does it all in the event loop. {@link defaultCryptoThreads} suits a dedicated host.
+   * {@link CryptoPool}) and, in record mode, verify incoming ones; 0 does it all in the event loop.
+   * Default {@link defaultCryptoThreads} (from the host's cores).
    */
   cryptoThreads?: number;
   /** Which responses carry the server span's token (see {@link ResponseTokenPolicy}). Default `sign`. */
@@ -118,7 +118,7 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
   const trustDomain = options.trustDomain ?? 'example.org';
   const audience = options.audience ?? [`spiffe://${trustDomain}`];
   const pool = new CryptoPool({
-    threads: options.cryptoThreads ?? 0,
+    threads: options.cryptoThreads ?? defaultCryptoThreads(),
     onFallback: (error, signatures) => stats.fail('crypto.fallbacks', error, signatures),
   });
   const verdicts = new IncomingVerdicts(options.maxKnownTokens);

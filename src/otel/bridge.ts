@@ -153,9 +153,9 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
     frontiers: processor.frontiers,
     verifier,
     stats,
-    // Record mode lets a request through whatever its tokens' verdict: the signatures are checked
-    // in the pool, off the request path. Enforce mode checks them before the handler runs.
-    ...(mode === 'record' ? { deferVerification: pool } : {}),
+    // Signatures are checked in the pool, off the request path: record mode lets the request
+    // through whatever the verdict; enforce mode holds it until the verdict (installEnforcement).
+    deferVerification: pool,
   });
   const deps: HookDeps = {
     frontiers: processor.frontiers,

@@ -162,6 +162,7 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
     propagator,
     stats,
     responseToken: options.responseToken ?? 'sign',
+    pool,
   };
   return {
     ...deps,

@@ -7,6 +7,9 @@ export interface SettlingResource {
   waitForAsyncAttributes?(): Promise<void>;
 }
 
+/** How long a shutdown waits at most for resource detectors still running. */
+const RESOURCE_WAIT_MS = 5000;
+
 /**
  * The resources of started spans whose asynchronous attributes were still pending, so that a
  * shutdown can wait for them. Why: `BatchSpanProcessor` takes a batch off its queue and then, if
@@ -28,8 +31,22 @@ export class UnsettledResources {
       this.#pending.add(resource);
   }
 
-  /** Settles once every resource noted so far has its attributes (a detector that failed counts as done). */
-  async settled(): Promise<void> {
+  /**
+   * Settles once every resource noted so far has its attributes (a detector that failed counts as
+   * done), or after `timeoutMs` at most: a detector that never answers must not hold a shutdown.
+   */
+  async settled(timeoutMs = RESOURCE_WAIT_MS): Promise<void> {
+    if (this.#pending.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+    });
+    await Promise.race([this.#settleAll(), timeout]);
+    clearTimeout(timer);
+  }
+
+  async #settleAll(): Promise<void> {
     for (const resource of [...this.#pending]) {
       try {
         await resource.waitForAsyncAttributes?.();

@@ -16,6 +16,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readOtlpFiles } from '../../../src/audit/index.js';
 import { generateSigningKey } from '../../../src/keys/index.js';
 import { createEctBridge, type EctBridge } from '../../../src/otel/index.js';
+import { UnsettledResources } from '../../../src/otel/export/unsettled-resources.js';
 import { OtlpJsonFileSpanExporter } from '../../../src/otel/sdk.js';
 
 const dirs: string[] = [];
@@ -110,5 +111,14 @@ describe('shutdown while a span batch is on its way to the OTLP JSON file', () =
     const { spans } = await readOtlpFiles([file]);
     expect(spans[0]?.resource['host.id']).toBe('host-1');
     expect(bridge.stats.get('spans.export_failed')).toBe(0);
+  });
+
+  it('a resource detector that never answers holds the wait only up to its bound', async () => {
+    const resources = new UnsettledResources();
+    const never = resourceFromAttributes({ 'host.id': new Promise<string>(() => {}) });
+    resources.note(never);
+    // Unbounded, this would never settle (the test would time out).
+    await resources.settled(30);
+    expect(never.asyncAttributesPending).toBe(true);
   });
 });

@@ -14,7 +14,10 @@ import { EctSigner } from '../token/sign.js';
 import { EctVerifier } from '../token/verify.js';
 import { type EctEnvConfig, type EctMode, fileSafe } from './config.js';
 import { EctSpanExporter, type EctSpanExporterOptions, type SpanExporterLike } from './export/span-exporter.js';
-import { TokenPipeline, type EctLoggerProvider, type SignedToken } from './export/token-pipeline.js';
+import { FileLedgerTarget } from '../ledger/forward/file-target.js';
+import { HttpLedgerTarget } from '../ledger/forward/http-target.js';
+import { LedgerSink, type LedgerSinkOptions } from './export/ledger-sink.js';
+import { TokenPipeline, type EctLoggerProvider, type SignedTokenConsumer } from './export/token-pipeline.js';
 import {
   type HookDeps,
   httpResponseHook,
@@ -48,8 +51,13 @@ export interface EctBridgeOptions {
   selector?: SpanSelector;
   ttlSeconds?: number;
   loggerProvider?: EctLoggerProvider;
-  /** Extra consumers of signed tokens (a ledger). */
-  tokenSinks?: readonly ((token: SignedToken) => void)[];
+  /** Extra consumers of signed tokens. */
+  tokenSinks?: readonly SignedTokenConsumer[];
+  /**
+   * The audit ledger every signed token is sent to, through a durable local spool (see
+   * {@link LedgerSink}); none by default. {@link createEctBridgeFromConfig} reads it from `ECT_LEDGER`.
+   */
+  ledger?: Omit<LedgerSinkOptions, 'stats'>;
   /** See {@link EctSpanProcessorOptions.maxLiveSpans}. */
   maxLiveSpans?: number;
   /** See {@link EctSpanProcessorOptions.maxKnownTokens}. */
@@ -70,6 +78,8 @@ export interface EctBridge extends HookDeps {
   /** Register it with the SDK before the exporting span processors. */
   readonly processor: EctSpanProcessor;
   readonly pipeline: TokenPipeline;
+  /** The ledger sink, when a ledger is configured. */
+  readonly ledger: LedgerSink | undefined;
   readonly verifier: EctVerifier;
   readonly signingKey: SigningKey;
   /**
@@ -122,12 +132,13 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
     onFallback: (error, signatures) => stats.fail('crypto.fallbacks', error, signatures),
   });
   const verdicts = new IncomingVerdicts(options.maxKnownTokens);
+  const ledger = options.ledger === undefined ? undefined : new LedgerSink({ ...options.ledger, stats });
   const pipeline = new TokenPipeline({
     stats,
     pool,
     verdicts,
     ...(options.loggerProvider ? { loggerProvider: options.loggerProvider } : {}),
-    sinks: options.tokenSinks ?? [],
+    sinks: [...(options.tokenSinks ?? []), ...(ledger === undefined ? [] : [ledger])],
   });
   const signer = new EctSigner(options.signingKey, { draft: options.draft ?? '01' });
   const processor = new EctSpanProcessor({
@@ -168,6 +179,7 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
     ...deps,
     mode,
     pipeline,
+    ledger,
     verifier,
     processor,
     signingKey: options.signingKey,
@@ -257,10 +269,25 @@ export async function createEctBridgeFromConfig(
     ...(config.ttlSeconds === undefined ? {} : { ttlSeconds: config.ttlSeconds }),
     ...(config.cryptoThreads === undefined ? {} : { cryptoThreads: config.cryptoThreads }),
     responseToken: config.responseToken,
+    ...ledgerOf(config),
     // The span exporter looks tokens up when the batch processor exports: keep every span's token
     // until then, however long its queue is configured.
     maxKnownTokens: Math.max(8192, 4 * (config.batchSpanProcessor.maxQueueSize ?? 2048)),
     ...extra,
   });
   return bridge;
+}
+
+/** The ledger sink's settings for `ECT_LEDGER`, or nothing. */
+function ledgerOf(config: EctEnvConfig): Pick<EctBridgeOptions, 'ledger'> {
+  const setting = config.ledger;
+  if (setting.kind === 'none') return {};
+  return {
+    ledger: {
+      target: setting.kind === 'file' ? new FileLedgerTarget(setting.dir) : new HttpLedgerTarget(setting.url),
+      spoolRoot: config.spoolDir,
+      serviceName: config.serviceName,
+      ...(config.spoolMaxBytes === undefined ? {} : { maxSpoolBytes: config.spoolMaxBytes }),
+    },
+  };
 }

@@ -18,7 +18,12 @@ export type EctCounter =
   | 'spans.untracked'
   | 'hooks.failed'
   | 'crypto.fallbacks'
-  | 'jwks.fetch_failed';
+  | 'jwks.fetch_failed'
+  | 'ledger.spooled'
+  | 'ledger.forwarded'
+  | 'ledger.rejected'
+  | 'ledger.dropped'
+  | 'ledger.retries';
 
 const DESCRIPTIONS: Record<EctCounter, string> = {
   'tokens.issued': 'ECTs issued (claims fixed) for spans',
@@ -39,6 +44,11 @@ const DESCRIPTIONS: Record<EctCounter, string> = {
   'crypto.fallbacks': 'signatures a crypto pool worker could not make, made in the event loop instead',
   'jwks.fetch_failed':
     'fetches of the remote JWK Set (ECT_JWKS_URL) that failed: unreachable, timed out, too large or not a JWK Set',
+  'ledger.spooled': 'ECTs written to the local spool on their way to the ledger (ECT_LEDGER)',
+  'ledger.forwarded': 'spooled ECTs the ledger has taken (including ones it already had)',
+  'ledger.rejected': 'spooled ECTs the ledger refused for good (kept in the spool folder, rejected.jsonl)',
+  'ledger.dropped': 'ECTs that never reached the spool: spool full (ledger unreachable too long) or unusable',
+  'ledger.retries': 'ledger deliveries that failed (unreachable, overloaded) and will be retried',
   'hooks.failed': 'internal failures caught in a span processor, propagator or hook (never thrown into the app)',
 };
 

@@ -64,8 +64,8 @@ export interface EctBridgeOptions {
   maxKnownTokens?: number;
   /**
    * Worker threads that sign the tokens signed after the request (batches, export; see
-   * {@link CryptoPool}) and, in record mode, verify incoming ones; 0 (the default, for now: see
-   * the README) does it all in the event loop. {@link defaultCryptoThreads} suits a dedicated host.
+   * {@link CryptoPool}) and, in record mode, verify incoming ones; 0 does it all in the event loop.
+   * Default {@link defaultCryptoThreads} (from the host's cores).
    */
   cryptoThreads?: number;
   /** Which responses carry the server span's token (see {@link ResponseTokenPolicy}). Default `sign`. */
@@ -128,7 +128,7 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
   const trustDomain = options.trustDomain ?? 'example.org';
   const audience = options.audience ?? [`spiffe://${trustDomain}`];
   const pool = new CryptoPool({
-    threads: options.cryptoThreads ?? 0,
+    threads: options.cryptoThreads ?? defaultCryptoThreads(),
     onFallback: (error, signatures) => stats.fail('crypto.fallbacks', error, signatures),
   });
   const verdicts = new IncomingVerdicts(options.maxKnownTokens);
@@ -164,15 +164,16 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
     frontiers: processor.frontiers,
     verifier,
     stats,
-    // Record mode lets a request through whatever its tokens' verdict: the signatures are checked
-    // in the pool, off the request path. Enforce mode checks them before the handler runs.
-    ...(mode === 'record' ? { deferVerification: pool } : {}),
+    // Signatures are checked in the pool, off the request path: record mode lets the request
+    // through whatever the verdict; enforce mode holds it until the verdict (installEnforcement).
+    deferVerification: pool,
   });
   const deps: HookDeps = {
     frontiers: processor.frontiers,
     propagator,
     stats,
     responseToken: options.responseToken ?? 'sign',
+    pool,
   };
   return {
     ...deps,
@@ -193,7 +194,13 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
       return failures;
     },
     wrapExporter: (exporter, exporterOptions) =>
-      new EctSpanExporter(exporter, processor.tokens, { stats, pool, verdicts, ...exporterOptions }),
+      new EctSpanExporter(exporter, processor.tokens, {
+        stats,
+        pool,
+        verdicts,
+        resources: processor.resources,
+        ...exporterOptions,
+      }),
     httpInstrumentationConfig: (base) => {
       const next = (base as { responseHook?: unknown } | undefined)?.responseHook as Parameters<
         typeof httpResponseHook

@@ -13,6 +13,7 @@ export type EctCounter =
   | 'incoming.verified'
   | 'incoming.rejected'
   | 'incoming.missing'
+  | 'incoming.busy'
   | 'responses.tagged'
   | 'spans.untracked'
   | 'hooks.failed'
@@ -36,6 +37,8 @@ const DESCRIPTIONS: Record<EctCounter, string> = {
   'incoming.verified': 'incoming Execution-Context tokens that verified',
   'incoming.rejected': 'incoming Execution-Context tokens that failed verification',
   'incoming.missing': 'requests without an Execution-Context token on a route that requires one (ECT_REQUIRE)',
+  'incoming.busy':
+    'requests refused with 503 in enforce mode because too many were already waiting for their tokens to be verified',
   'responses.tagged': 'responses that carried the server span token back',
   'spans.untracked': 'spans started past the live-span limit (spans that never end?), left without a token',
   'crypto.fallbacks': 'signatures a crypto pool worker could not make, made in the event loop instead',

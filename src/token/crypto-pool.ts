@@ -63,11 +63,29 @@ interface VerifyJob {
   resolve(valid: boolean): void;
 }
 
+type JobGroup = { op: 'sign'; jobs: readonly SignJob[] } | { op: 'verify'; jobs: readonly VerifyJob[] };
+
+/** What a worker is sent for one group: the key travels as a `KeyObject`. */
+function batchOf(group: JobGroup): object {
+  if (group.op === 'sign') {
+    const { signer } = group.jobs[0]!;
+    return { op: 'sign', key: signer.key.privateKey, digest: signer.digest, inputs: group.jobs.map((j) => j.input) };
+  }
+  const { key, digest } = group.jobs[0]!.check;
+  return {
+    op: 'verify',
+    key,
+    digest,
+    inputs: group.jobs.map((j) => j.check.signingInput),
+    signatures: group.jobs.map((j) => j.check.signatureB64),
+  };
+}
+
 /**
  * Signs and verifies off the event loop, in `worker_threads` run by `piscina`. The event loop only
- * serialises payloads; operations travel to the workers in batches (one message per up to
- * `maxBatch` operations with one key, the key passed as a `KeyObject`), so the message cost is
- * shared. A batch a worker fails to run (a worker that died, a closed pool) is run in the calling
+ * serialises payloads; what was asked for in one turn of the event loop travels to a worker as one
+ * task (batches of up to `maxBatch` operations with one key each, the key passed as a `KeyObject`),
+ * so the message and wake-up cost is shared. A batch a worker fails to run (a worker that died, a closed pool) is run in the calling
  * thread and reported to `onFallback`: no token is lost. `threads: 0` works in the calling thread.
  *
  * Why not libuv's threadpool (`crypto.sign` with a callback): measured here (2 cores,
@@ -140,7 +158,7 @@ export class CryptoPool {
       jobs.push({ check, resolve });
       if (jobs.length >= this.#maxBatch) {
         this.#verifying.delete(check.key);
-        this.#track(this.#dispatchVerify(jobs));
+        this.#track(this.#dispatch([{ op: 'verify', jobs }]));
       } else {
         this.#scheduleFlush();
       }
@@ -166,7 +184,7 @@ export class CryptoPool {
       jobs.push({ signer, claims, input: signer.signingInput(claims), resolve, reject });
       if (jobs.length >= this.#maxBatch) {
         this.#signing.delete(signer);
-        this.#track(this.#dispatchSign(jobs));
+        this.#track(this.#dispatch([{ op: 'sign', jobs }]));
       } else {
         this.#scheduleFlush();
       }
@@ -196,49 +214,44 @@ export class CryptoPool {
 
   #flush(): void {
     this.#flushScheduled = false;
-    for (const jobs of this.#signing.values()) this.#track(this.#dispatchSign(jobs));
-    for (const jobs of this.#verifying.values()) this.#track(this.#dispatchVerify(jobs));
+    const groups: JobGroup[] = [
+      ...[...this.#signing.values()].map((jobs) => ({ op: 'sign' as const, jobs })),
+      ...[...this.#verifying.values()].map((jobs) => ({ op: 'verify' as const, jobs })),
+    ];
     this.#signing.clear();
     this.#verifying.clear();
+    if (groups.length > 0) this.#track(this.#dispatch(groups));
   }
 
-  async #dispatchSign(jobs: readonly SignJob[]): Promise<void> {
-    const { signer } = jobs[0]!;
-    let signatures: string[];
+  /**
+   * Runs groups of jobs (one key each) as ONE worker task: what costs the event loop is the
+   * cross-thread message and wake-up per task, not the size of the task.
+   */
+  async #dispatch(groups: readonly JobGroup[]): Promise<void> {
+    let results: unknown[][];
     try {
-      signatures = await this.#run<string>(jobs.length, {
-        op: 'sign',
-        key: signer.key.privateKey,
-        digest: signer.digest,
-        inputs: jobs.map((job) => job.input),
-      });
+      results = await this.#run(
+        groups.map(batchOf),
+        groups.map((group) => group.jobs.length),
+      );
     } catch (error) {
       // A closed pool runs late batches in the thread by design: not a worker failure to count.
-      if (!this.#closed) this.#onFallback(error, jobs.length);
-      for (const job of jobs) signInThread(job);
+      const operations = groups.reduce((n, group) => n + group.jobs.length, 0);
+      if (!this.#closed) this.#onFallback(error, operations);
+      for (const group of groups) {
+        if (group.op === 'sign') for (const job of group.jobs) signInThread(job);
+        else for (const job of group.jobs) job.resolve(verifySignatureNow(job.check));
+      }
       return;
     }
-    for (let i = 0; i < jobs.length; i++) jobs[i]!.resolve(`${jobs[i]!.input}.${signatures[i]}`);
-  }
-
-  async #dispatchVerify(jobs: readonly VerifyJob[]): Promise<void> {
-    const { key, digest } = jobs[0]!.check;
-    let valid: boolean[];
-    try {
-      valid = await this.#run<boolean>(jobs.length, {
-        op: 'verify',
-        key,
-        digest,
-        inputs: jobs.map((job) => job.check.signingInput),
-        signatures: jobs.map((job) => job.check.signatureB64),
-      });
-    } catch (error) {
-      // A closed pool runs late batches in the thread by design: not a worker failure to count.
-      if (!this.#closed) this.#onFallback(error, jobs.length);
-      for (const job of jobs) job.resolve(verifySignatureNow(job.check));
-      return;
-    }
-    for (let i = 0; i < jobs.length; i++) jobs[i]!.resolve(valid[i] === true);
+    groups.forEach((group, g) => {
+      const out = results[g] as unknown[];
+      if (group.op === 'sign') {
+        group.jobs.forEach((job, i) => job.resolve(`${job.input}.${out[i] as string}`));
+      } else {
+        group.jobs.forEach((job, i) => job.resolve(out[i] === true));
+      }
+    });
   }
 
   /** Keeps a batch under way until it settles, so {@link CryptoPool.close} can wait for it. */
@@ -247,14 +260,16 @@ export class CryptoPool {
     void dispatch.finally(() => this.#dispatching.delete(dispatch));
   }
 
-  async #run<R>(expected: number, batch: object): Promise<R[]> {
+  async #run(batches: readonly object[], expected: readonly number[]): Promise<unknown[][]> {
     // A pool closed before it ever started workers starts none now: the batch runs in the thread.
     if (this.#closed && this.#piscina === undefined) throw new Error('the crypto pool is closed');
     const piscina = await this.#workers();
-    const results = (await piscina.run(batch)) as R[];
-    if (!Array.isArray(results) || results.length !== expected) {
-      throw new Error(`a worker returned ${String(results?.length)} of ${expected} results`);
-    }
+    const results = (await piscina.run({ batches })) as unknown[][];
+    const ok =
+      Array.isArray(results) &&
+      results.length === expected.length &&
+      results.every((r, i) => Array.isArray(r) && r.length === expected[i]);
+    if (!ok) throw new Error('a worker returned results that do not match its task');
     return results;
   }
 

@@ -1,7 +1,7 @@
-// A worker of the crypto pool (src/token/crypto-pool.ts), run by piscina: signs or verifies one
-// batch with one key and returns the results in the same order. Plain JavaScript because piscina
-// loads its workers by file name, and this file must load both from src/ (tests) and from dist/
-// (the build copies it: tsconfig allowJs).
+// A worker of the crypto pool (src/token/crypto-pool.ts), run by piscina: runs one task, a list of
+// batches (each: sign or verify, with one key), and returns each batch's results in order. Plain
+// JavaScript because piscina loads its workers by file name, and this file must load both from
+// src/ (tests) and from dist/ (the build copies it: tsconfig allowJs).
 import { sign, verify } from 'node:crypto';
 
 /**
@@ -10,10 +10,18 @@ import { sign, verify } from 'node:crypto';
  */
 
 /**
- * @param {SignBatch | VerifyBatch} batch
- * @returns {string[] | boolean[]} base64url signatures, or whether each signature verified
+ * @param {{ batches: (SignBatch | VerifyBatch)[] }} task
+ * @returns {(string[] | boolean[])[]} per batch: base64url signatures, or whether each signature verified
  */
-export default function runBatch(batch) {
+export default function runTask(task) {
+  return task.batches.map(runBatch);
+}
+
+/**
+ * @param {SignBatch | VerifyBatch} batch
+ * @returns {string[] | boolean[]}
+ */
+function runBatch(batch) {
   const { key, digest, inputs } = batch;
   const options = { key, dsaEncoding: /** @type {const} */ ('ieee-p1363') };
   const results = new Array(inputs.length);

@@ -1,0 +1,504 @@
+import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { ATTR } from '../../base/conventions.js';
+import { type EctError, isEctError } from '../../base/errors.js';
+import { LIMITS } from '../../base/limits.js';
+import { topologicalOrder } from '../../dag/order.js';
+import type { DagNode, DagOptions } from '../../dag/types.js';
+import { validateDag } from '../../dag/validate-set.js';
+import type { KeyResolver } from '../../keys/types.js';
+import { readClaims } from '../../token/check-claims.js';
+import { CryptoPool } from '../../token/crypto-pool.js';
+import { decodeUnverified } from '../../token/decode.js';
+import { EctVerifier } from '../../token/verify.js';
+import { AUDIT_CODE } from '../codes.js';
+import {
+  AUDIT_REPORT_SCHEMA,
+  type AuditCheck,
+  type AuditCheckName,
+  type AuditNode,
+  type AuditReport,
+  type AuditSource,
+  type AuditSpan,
+  type AuditVerdict,
+} from '../report/model.js';
+import { type RevokedKey, revocationOf } from '../revocation.js';
+import type { LedgerReader } from '../sources/ledger.js';
+import type { AuditSourceReader } from '../sources/types.js';
+import { Findings } from './findings.js';
+import { type LedgerOutcome, readLedger } from './ledger-stage.js';
+import { SignatureStage, type VerifyOutcome, isRefusal } from './signature-stage.js';
+import { checkSpans, type SpanCheckSummary, spanOfTask } from './span-checks.js';
+import { spanKeyOf, type Task, TaskIndex } from './task-index.js';
+
+/** Options of {@link runAudit}. */
+export interface AuditOptions {
+  /** Files and query APIs of spans and tokens, read in order. */
+  sources?: readonly AuditSourceReader[];
+  /** The ledger: a source of tokens and the inclusion check. */
+  ledger?: LedgerReader;
+  /** The ledger's public note key; default the key the store keeps (none for a ledger server). */
+  ledgerKey?: string;
+  /** A signed checkpoint the auditor saved earlier (`--since-checkpoint`). */
+  sinceCheckpoint?: string;
+  /** Verification keys; without them signatures are NOT checked and the verdict is at best partial. */
+  keys?: KeyResolver;
+  /** Revoked keys (see src/audit/revocation.ts for the rule). */
+  revoked?: readonly RevokedKey[];
+  /** Worker threads verifying signatures. Default `availableParallelism()`; 0 verifies in this thread. */
+  threads?: number;
+  /** A crypto pool to use instead of one of `threads` (left open). */
+  pool?: CryptoPool;
+  /** Skew tolerated between clocks, seconds. Default 30. */
+  clockSkewSeconds?: number;
+  /** DAG rule options (federation, cross-workflow references). */
+  dag?: Omit<DagOptions, 'clockSkewSeconds'>;
+  /** A Jaeger UI base URL: nodes' spans link into it. */
+  jaegerUi?: string;
+  /** Told how many records have been read, every few thousand and at each phase. */
+  onProgress?: (progress: { phase: 'reading' | 'ledger' | 'verifying' | 'checking'; records: number }) => void;
+  signal?: AbortSignal;
+}
+
+/** Error codes that belong to the signature check; every other verification code is a claims finding. */
+const SIGNATURE_CODES = new Set<string>([
+  'ECT_SIGNATURE_INVALID',
+  'ECT_KEY_UNKNOWN',
+  'ECT_ALG_NOT_ALLOWED',
+  'ECT_KID_MISSING',
+  'ECT_TYP_INVALID',
+  'ECT_MALFORMED',
+  'ECT_TOO_LARGE',
+]);
+
+const CHECK_ORDER: readonly AuditCheckName[] = [
+  'signature',
+  'claims',
+  'dag',
+  'binding',
+  'completeness',
+  'ledger-inclusion',
+  'ledger-consistency',
+  'revocation',
+];
+
+/**
+ * Audits spans and tokens from any mix of sources and a ledger: streams every record into a DAG
+ * index (claims per `jti`, span per id, edges; never whole bodies), verifies every token in audit
+ * mode across the crypto pool's worker threads while reading, then runs the checks (signature,
+ * claims, DAG rules, binding, completeness, ledger inclusion and consistency, revocation) and
+ * returns the {@link AuditReport}: nodes in causal order with their verdicts, every finding naming
+ * the tokens and spans involved.
+ *
+ * @example
+ * const report = await runAudit({ sources: [await OtlpFileSource.open('spans.jsonl')], keys });
+ * if (report.verdict !== 'verified') console.log(report.findings[0]);
+ */
+export async function runAudit(options: AuditOptions): Promise<AuditReport> {
+  const skew = options.clockSkewSeconds ?? LIMITS.clockSkewSeconds;
+  const index = new TaskIndex();
+  const findings = new Findings();
+  const progress = options.onProgress ?? (() => {});
+  const verifier =
+    options.keys === undefined
+      ? undefined
+      : new EctVerifier({ keys: options.keys, audit: true, clockSkewSeconds: skew });
+  const threads = options.threads ?? availableParallelism();
+  const ownPool =
+    verifier !== undefined && options.pool === undefined && threads > 0 ? new CryptoPool({ threads }) : undefined;
+  const pool = options.pool ?? ownPool;
+  const stage = verifier === undefined ? undefined : new SignatureStage(verifier, pool);
+  const seenVariants = new Set<string>();
+  let records = 0;
+
+  const refuse = (error: EctError, jti: string | undefined, what: string, at: string) => {
+    const task = jti === undefined ? undefined : index.tasks.get(jti);
+    const span = task === undefined ? undefined : spanOfTask(index, task);
+    findings.fail(
+      SIGNATURE_CODES.has(error.code) ? 'signature' : 'claims',
+      error.code,
+      `${what} at ${at}: ${error.message}`,
+      jti === undefined ? [] : [jti],
+      span === undefined ? [] : [{ traceId: span.traceId, spanId: span.spanId, name: span.name }],
+      at,
+    );
+  };
+
+  const verify = async (token: string, at: string, task: Task | undefined, jti: string) => {
+    if (stage === undefined) {
+      if (task !== undefined) task.signature = 'unchecked';
+      return;
+    }
+    await stage.submit(token, (outcome: VerifyOutcome) => {
+      if (isRefusal(outcome)) {
+        if (task !== undefined) task.signature = 'failed';
+        refuse(
+          outcome,
+          jti,
+          task === undefined ? `another token with jti ${jti}` : `token ${jti} (${task.node.execAct})`,
+          at,
+        );
+      } else if (task !== undefined) task.signature = 'verified';
+    });
+  };
+
+  const handleToken = async (token: string, at: string, ledgerIndex?: number, logTrace?: string, logSpan?: string) => {
+    const digest = createHash('sha256').update(token).digest('base64url').slice(0, 22);
+    let decoded: ReturnType<typeof decodeUnverified>;
+    let claims: ReturnType<typeof readClaims>['claims'];
+    try {
+      decoded = decodeUnverified(token);
+      claims = readClaims(decoded.payload).claims;
+    } catch (error) {
+      if (!isEctError(error)) throw error;
+      refuse(error, undefined, 'token', at);
+      return;
+    }
+    let task = index.tasks.get(claims.jti);
+    if (task === undefined) {
+      task = index.addTask(decoded.header, claims, at, digest);
+      seenVariants.add(digest);
+      await verify(token, at, task, claims.jti);
+    } else if (!seenVariants.has(digest)) {
+      seenVariants.add(digest);
+      await verify(token, at, undefined, claims.jti);
+    }
+    if (ledgerIndex !== undefined) {
+      if (task.ledgerDigest === undefined) {
+        task.ledgerDigest = digest;
+        task.node.ledgerIndex = ledgerIndex;
+      } else if (task.ledgerDigest !== digest) {
+        findings.fail(
+          'ledger-inclusion',
+          AUDIT_CODE.tokenConflict,
+          `the ledger holds two different tokens with jti ${claims.jti} (#${task.node.ledgerIndex} and #${ledgerIndex})`,
+          [claims.jti],
+          [],
+          at,
+        );
+      }
+    } else if (task.exportDigest === undefined) {
+      task.exportDigest = digest;
+    } else if (task.exportDigest !== digest) {
+      findings.fail(
+        'dag',
+        AUDIT_CODE.tokenConflict,
+        `two different tokens carry jti ${claims.jti}: at ${task.at} and at ${at}`,
+        [claims.jti],
+        [],
+        at,
+      );
+    }
+    if (logTrace !== undefined && logSpan !== undefined) task.logSpanKey ??= spanKeyOf(logTrace, logSpan);
+  };
+
+  const tick = (phase: 'reading' | 'ledger') => {
+    if (++records % 4096 === 0) progress({ phase, records });
+  };
+
+  const sources: AuditSource[] = [];
+  let ledgerOutcome: LedgerOutcome | undefined;
+  try {
+    for (const source of options.sources ?? []) {
+      const counted: AuditSource = { kind: source.kind, location: source.location, tokens: 0, spans: 0 };
+      sources.push(counted);
+      for await (const record of source.records(options.signal)) {
+        tick('reading');
+        if (record.kind === 'span') {
+          counted.spans++;
+          index.addSpan(record.span, record.at);
+          const token = record.span.attributes[ATTR.token];
+          if (typeof token === 'string') {
+            counted.tokens++;
+            await handleToken(token, record.at, undefined, record.span.traceId, record.span.spanId);
+          }
+        } else {
+          counted.tokens++;
+          await handleToken(record.token, record.at, undefined, record.traceId, record.spanId);
+        }
+      }
+    }
+    if (options.ledger !== undefined) {
+      const reader = options.ledger;
+      const counted: AuditSource = { kind: reader.kind, location: reader.location, tokens: 0, spans: 0 };
+      sources.push(counted);
+      ledgerOutcome = await readLedger({
+        reader,
+        ...(options.ledgerKey === undefined ? {} : { key: options.ledgerKey }),
+        ...(options.sinceCheckpoint === undefined ? {} : { since: options.sinceCheckpoint }),
+        findings,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+        onEntry: async (token, i) => {
+          tick('ledger');
+          counted.tokens++;
+          await handleToken(token, `ledger:#${i}`, i);
+        },
+      });
+    }
+    progress({ phase: 'verifying', records });
+    await stage?.drain();
+  } finally {
+    await ownPool?.close();
+  }
+  progress({ phase: 'checking', records });
+
+  const details = new Map<AuditCheckName, string>();
+  const skipped = new Set<AuditCheckName>();
+  const tokens = index.tasks.size;
+
+  // Signature and claims.
+  if (verifier === undefined) {
+    skipped.add('signature');
+    details.set('signature', 'no keys given (--jwks): signatures NOT checked, claims decoded only');
+    findings.partial(
+      'signature',
+      AUDIT_CODE.unchecked,
+      `signatures of ${tokens} token(s) were not checked: no keys given`,
+      [],
+    );
+  } else {
+    const { failed } = findings.counts('signature');
+    details.set(
+      'signature',
+      `${tokens} token(s) verified in audit mode across ${pool?.offThread ? pool.threads : 0} worker thread(s); ${failed} refused`,
+    );
+  }
+  details.set('claims', `required claims, formats and limits of ${tokens} token(s)`);
+
+  // DAG rules; dangling predecessors are a completeness matter.
+  const dagNodes: DagNode[] = [];
+  for (const task of index.tasks.values()) {
+    const { node } = task;
+    const dagNode: DagNode = { jti: node.jti, iss: node.iss ?? '', iat: task.iat, pred: node.pred };
+    if (node.wid !== undefined) dagNode.wid = node.wid;
+    if (node.execAct !== undefined) dagNode.exec_act = node.execAct;
+    if (task.policyRejected) dagNode.ect_ext = { pol_decision: 'rejected' };
+    dagNodes.push(dagNode);
+  }
+  const dag = validateDag(dagNodes, { ...options.dag, clockSkewSeconds: skew });
+  for (const v of dag.violations)
+    findings.fail('dag', v.code, v.message, v.pred === undefined ? [v.jti] : [v.jti, v.pred]);
+  details.set(
+    'dag',
+    `uniqueness, predecessors, temporal order, acyclicity, workflow, trust domain over ${dag.nodes} tokens and ${dag.edges} edges`,
+  );
+  const missing = new Map<string, AuditNode>();
+  for (const m of dag.missing) {
+    findings.partial(
+      'completeness',
+      AUDIT_CODE.danglingPred,
+      `token ${m.jti} names predecessor ${m.pred}, which is in no source`,
+      [m.jti, m.pred],
+    );
+    if (!missing.has(m.pred)) missing.set(m.pred, { jti: m.pred, pred: [], verdict: 'missing', findings: [] });
+  }
+
+  // Binding and completeness.
+  let spanSummary: SpanCheckSummary | undefined;
+  if (index.spans.size > 0) {
+    spanSummary = checkSpans(index, findings, skew);
+    details.set(
+      'binding',
+      `${spanSummary.bound} token(s) compared with their spans (ids, name, kind, status, error type, times ± ${skew} s)`,
+    );
+    details.set(
+      'completeness',
+      `${index.spans.size} span(s), ${tokens} token(s); ${spanSummary.passedThrough} span(s) passed their frontier through (no token by design); ${missing.size} predecessor(s) in no source`,
+    );
+  } else {
+    skipped.add('binding');
+    details.set('binding', 'no spans in the sources');
+    details.set('completeness', `no spans in the sources: only predecessors checked (${missing.size} in no source)`);
+  }
+
+  // Ledger inclusion.
+  if (options.ledger === undefined) {
+    skipped.add('ledger-inclusion');
+    details.set('ledger-inclusion', 'no ledger given (--ledger)');
+  } else {
+    const o = ledgerOutcome as LedgerOutcome;
+    if (o.readable) {
+      for (const task of index.tasks.values()) {
+        if (task.exportDigest === undefined) continue;
+        const { jti } = task.node;
+        const span = spanOfTask(index, task);
+        const spans = span === undefined ? [] : [{ traceId: span.traceId, spanId: span.spanId, name: span.name }];
+        if (task.ledgerDigest === undefined)
+          findings.fail(
+            'ledger-inclusion',
+            AUDIT_CODE.notInLedger,
+            `token ${jti} (${task.node.execAct}) at ${task.at} is not in the ledger`,
+            [jti],
+            spans,
+            task.at,
+          );
+        else if (task.ledgerDigest !== task.exportDigest)
+          findings.fail(
+            'ledger-inclusion',
+            AUDIT_CODE.ledgerDiffers,
+            `token ${jti} (${task.node.execAct}) as exported differs from ledger entry #${task.node.ledgerIndex}`,
+            [jti],
+            spans,
+            `ledger:#${task.node.ledgerIndex}`,
+          );
+      }
+    }
+    details.set(
+      'ledger-inclusion',
+      `${o.entries} ledger entries${o.rootMatches ? ' hash to the root of its checkpoint' : ''}${o.signed ? ` (signature checked with the ${o.keySource === 'given' ? 'given' : "ledger's own"} note key)` : ''}; ${o.receiptsChecked} served receipt(s) verified`,
+    );
+  }
+  if (options.sinceCheckpoint === undefined || options.ledger === undefined) {
+    skipped.add('ledger-consistency');
+    details.set('ledger-consistency', 'no saved checkpoint given (--since-checkpoint)');
+  } else {
+    details.set('ledger-consistency', "the ledger's first entries against the checkpoint the auditor saved");
+  }
+
+  // Revocation.
+  if (options.revoked === undefined) {
+    skipped.add('revocation');
+    details.set('revocation', 'no revocation list given (--revoked)');
+  } else {
+    const list = options.revoked;
+    for (const task of index.tasks.values()) {
+      const { node } = task;
+      const revoked = revocationOf(list, node.kid, node.iss, task.iat);
+      if (revoked === undefined) continue;
+      const span = spanOfTask(index, task);
+      findings.fail(
+        'revocation',
+        AUDIT_CODE.keyRevoked,
+        `token ${node.jti} (${node.execAct}) was signed with key ${revoked.kid} at ${node.iat}, after its revocation at ${new Date(revoked.revokedAt * 1000).toISOString()}${revoked.reason === undefined ? '' : ` (${revoked.reason})`}`,
+        [node.jti],
+        span === undefined ? [] : [{ traceId: span.traceId, spanId: span.spanId, name: span.name }],
+        task.at,
+      );
+    }
+    details.set(
+      'revocation',
+      `${list.length} revoked key(s): tokens signed at or after the revocation time fail, their descendants are suspect`,
+    );
+  }
+
+  return buildReport({ index, findings, missing, details, skipped, sources, ledgerOutcome, options });
+}
+
+function buildReport(parts: {
+  index: TaskIndex;
+  findings: Findings;
+  missing: Map<string, AuditNode>;
+  details: Map<AuditCheckName, string>;
+  skipped: Set<AuditCheckName>;
+  sources: AuditSource[];
+  ledgerOutcome: LedgerOutcome | undefined;
+  options: AuditOptions;
+}): AuditReport {
+  const { index, findings, missing, details, skipped, sources, ledgerOutcome, options } = parts;
+  const byJti = (jti: string): AuditNode | undefined => index.tasks.get(jti)?.node ?? missing.get(jti);
+  // Worst severity each task is first named in, and every finding about it.
+  const fault = new Map<string, 'failed' | 'partial'>();
+  for (const [i, f] of findings.list.entries()) {
+    const first = f.jtis[0];
+    if (first !== undefined && fault.get(first) !== 'failed') fault.set(first, f.severity);
+    for (const jti of new Set(f.jtis)) byJti(jti)?.findings.push(i);
+  }
+
+  // Causal order; tasks named but not found come first, as roots.
+  const orderInput: DagNode[] = [];
+  for (const node of missing.values())
+    orderInput.push({ jti: node.jti, iss: '', iat: Number.NEGATIVE_INFINITY, pred: [] });
+  for (const task of index.tasks.values())
+    orderInput.push({ jti: task.node.jti, iss: '', iat: task.iat, pred: task.node.pred });
+  const ordered = topologicalOrder(orderInput);
+  orderInput.length = 0;
+
+  const nodes: AuditNode[] = [];
+  const edges: AuditReport['edges'] = [];
+  const summary = {
+    tokens: index.tasks.size,
+    spans: index.spans.size,
+    edges: 0,
+    verified: 0,
+    failed: 0,
+    suspect: 0,
+    partial: 0,
+    missing: 0,
+  };
+  const signatureUnchecked = skipped.has('signature');
+  for (const { jti } of ordered) {
+    const node = byJti(jti) as AuditNode;
+    const task = index.tasks.get(jti);
+    if (task !== undefined) {
+      const faulty = fault.get(jti);
+      node.verdict =
+        faulty === 'failed' || task.signature === 'failed'
+          ? 'failed'
+          : node.pred.some((p) => {
+                const v = byJti(p)?.verdict;
+                return v === 'failed' || v === 'suspect';
+              })
+            ? 'suspect'
+            : faulty === 'partial' || signatureUnchecked || task.signature === 'pending'
+              ? 'partial'
+              : 'verified';
+      const span = spanOfTask(index, task);
+      if (span !== undefined) node.span = auditSpanOf(span, options.jaegerUi);
+    }
+    summary[node.verdict]++;
+    for (const pred of node.pred) edges.push({ from: pred, to: jti });
+    nodes.push(node);
+  }
+  summary.edges = edges.length;
+
+  const checks: AuditCheck[] = CHECK_ORDER.map((name) => {
+    const { failed, partial } = findings.counts(name);
+    const status = failed > 0 ? 'fail' : skipped.has(name) ? 'skipped' : partial > 0 ? 'partial' : 'pass';
+    return { name, status, findings: failed + partial, detail: details.get(name) ?? '' };
+  });
+  const verdict: AuditVerdict = findings.list.some((f) => f.severity === 'failed')
+    ? 'failed'
+    : findings.list.length > 0
+      ? 'partial'
+      : 'verified';
+  const report: AuditReport = {
+    schema: AUDIT_REPORT_SCHEMA,
+    generatedAt: new Date().toISOString(),
+    verdict,
+    summary,
+    sources,
+    checks,
+    nodes,
+    edges,
+    findings: findings.list,
+  };
+  if (options.ledger !== undefined && ledgerOutcome !== undefined) {
+    const cp = ledgerOutcome.checkpoint;
+    report.ledger = {
+      kind: options.ledger.kind,
+      location: options.ledger.location,
+      keySource: ledgerOutcome.signed ? ledgerOutcome.keySource : 'none',
+      rootMatches: ledgerOutcome.rootMatches,
+      receiptsChecked: ledgerOutcome.receiptsChecked,
+      ...(cp === undefined ? {} : { origin: cp.origin, size: cp.size, root: cp.root.toString('base64') }),
+      ...(ledgerOutcome.note === undefined ? {} : { checkpoint: ledgerOutcome.note }),
+    };
+  }
+  return report;
+}
+
+function auditSpanOf(span: ReturnType<typeof spanOfTask> & object, jaegerUi: string | undefined): AuditSpan {
+  const out: AuditSpan = {
+    traceId: span.traceId,
+    spanId: span.spanId,
+    name: span.name,
+    kind: span.kind.toLowerCase(),
+    status: span.status.toLowerCase(),
+    start: Number.isFinite(span.startMs) ? new Date(span.startMs).toISOString() : '',
+    end: Number.isFinite(span.endMs) ? new Date(span.endMs).toISOString() : '',
+  };
+  if (span.parentSpanId !== undefined) out.parentSpanId = span.parentSpanId;
+  if (span.service !== undefined) out.service = span.service;
+  if (jaegerUi !== undefined) out.url = `${jaegerUi.replace(/\/+$/, '')}/trace/${span.traceId}?uiFind=${span.spanId}`;
+  return out;
+}

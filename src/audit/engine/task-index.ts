@@ -1,0 +1,201 @@
+import { ATTR, SPAN_BINDING_KEY } from '../../base/conventions.js';
+import type { OtlpSpan } from '../../base/otlp-json.js';
+import type { EctClaims, EctHeader } from '../../token/claims.js';
+import type { AuditNode } from '../report/model.js';
+
+/** What a token says of its span (its `ect_ext` binding), kept to compare with the span. */
+export interface TokenBinding {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string | undefined;
+  name: string;
+  kind: string;
+  status: string;
+  errorType: string | undefined;
+  httpStatus: number | undefined;
+  /** A join token: bound to the span it was folded in, which has a token of its own. */
+  join: boolean;
+}
+
+/** Signature state of a task's token. */
+export type SignatureState = 'pending' | 'verified' | 'failed' | 'unchecked';
+
+/**
+ * One task as the index keeps it: the public {@link AuditNode} (what the report shows) and what
+ * the checks need beside it. Only this is kept per token, never the compact token itself, so a
+ * million-token audit holds a few hundred bytes per task.
+ */
+export interface Task {
+  node: AuditNode;
+  iat: number;
+  /** Where the token was first read. */
+  at: string;
+  /** Digest of the compact token as first read. */
+  digest: string;
+  /** Digest of the ledger's entry with this jti, when the ledger holds one. */
+  ledgerDigest: string | undefined;
+  /** Digest of the token as read from a file or query API (not the ledger), when one was. */
+  exportDigest: string | undefined;
+  binding: TokenBinding | undefined;
+  /** `trace id + span id` of the log record that carried the token, when it was one with ids. */
+  logSpanKey: string | undefined;
+  signature: SignatureState;
+  /** `ect_ext.pol_decision === "rejected"`, for the DAG policy rule. */
+  policyRejected: boolean;
+}
+
+/** A span as the index keeps it. */
+export interface SpanEntry {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string | undefined;
+  name: string;
+  /** Binding form: `INTERNAL` … `CONSUMER`. */
+  kind: string;
+  /** Binding form: `UNSET` | `OK` | `ERROR`. */
+  status: string;
+  statusMessage: string | undefined;
+  errorType: string | undefined;
+  httpStatus: number | undefined;
+  service: string | undefined;
+  /** Milliseconds since the epoch (NaN when not exported). */
+  startMs: number;
+  endMs: number;
+  /** `ect.jti`, when the bridge tracked the span. */
+  jti: string | undefined;
+  /** `ect.pred` as exported (an array, or the JSON text some backends flatten arrays into). */
+  pred: unknown;
+  /** The span was issued a token: `ect.pred` or `ect.token` is set. */
+  issued: boolean;
+  /** `ect.incoming.rejected`. */
+  rejected: number;
+  at: string;
+}
+
+/** Interns strings many tasks share (issuers, workflow ids, span names, trace ids). */
+export class Interner {
+  readonly #strings = new Map<string, string>();
+
+  of(value: string): string;
+  of(value: string | undefined): string | undefined;
+  of(value: string | undefined): string | undefined {
+    if (value === undefined) return undefined;
+    const known = this.#strings.get(value);
+    if (known !== undefined) return known;
+    this.#strings.set(value, value);
+    return value;
+  }
+}
+
+/** `trace id + span id`, lower-cased: how spans are looked up. */
+export function spanKeyOf(traceId: string, spanId: string): string {
+  return `${traceId.toLowerCase()}${spanId.toLowerCase()}`;
+}
+
+/**
+ * The DAG index: tasks by `jti` and spans by trace and span id, each as small records.
+ *
+ * @example const index = new TaskIndex(); index.addTask(header, claims, 'spans.jsonl:3', digest);
+ */
+export class TaskIndex {
+  readonly tasks = new Map<string, Task>();
+  readonly spans = new Map<string, SpanEntry>();
+  /** Trace ids that have at least one span in a source. */
+  readonly traces = new Set<string>();
+  readonly strings = new Interner();
+
+  /** Adds a task from a token's (possibly unverified) claims. */
+  addTask(header: EctHeader, claims: EctClaims, at: string, digest: string): Task {
+    const s = this.strings;
+    const node: AuditNode = {
+      jti: claims.jti,
+      iss: s.of(claims.iss),
+      execAct: s.of(claims.exec_act),
+      iat: isoOfSeconds(claims.iat),
+      exp: isoOfSeconds(claims.exp),
+      pred: claims.pred.map((p) => this.tasks.get(p)?.node.jti ?? p),
+      kid: s.of(header.kid),
+      verdict: 'verified',
+      findings: [],
+    };
+    if (claims.wid !== undefined) node.wid = s.of(claims.wid);
+    if (claims.inp_hash !== undefined) node.inpHash = claims.inp_hash;
+    if (claims.out_hash !== undefined) node.outHash = claims.out_hash;
+    const task: Task = {
+      node,
+      iat: claims.iat,
+      at,
+      digest,
+      ledgerDigest: undefined,
+      exportDigest: undefined,
+      binding: this.#bindingOf(claims),
+      logSpanKey: undefined,
+      signature: 'pending',
+      policyRejected: claims.ect_ext?.pol_decision === 'rejected',
+    };
+    this.tasks.set(claims.jti, task);
+    return task;
+  }
+
+  /** Adds an exported span; a span read twice (two files, two backends) is kept once. */
+  addSpan(span: OtlpSpan, at: string): SpanEntry {
+    const key = spanKeyOf(span.traceId, span.spanId);
+    const known = this.spans.get(key);
+    if (known !== undefined) return known;
+    const s = this.strings;
+    const a = span.attributes;
+    const jti = a[ATTR.jti];
+    const pred = a[ATTR.pred];
+    const rejected = a[ATTR.incomingRejected];
+    const errorType = a['error.type'];
+    const http = a['http.response.status_code'] ?? a['http.status_code'];
+    const traceId = s.of(span.traceId.toLowerCase());
+    const entry: SpanEntry = {
+      traceId,
+      spanId: span.spanId.toLowerCase(),
+      parentSpanId: span.parentSpanId?.toLowerCase(),
+      name: s.of(span.name),
+      kind: span.kind === 'UNSPECIFIED' ? 'INTERNAL' : span.kind,
+      status: span.status.code,
+      statusMessage: span.status.message,
+      errorType: typeof errorType === 'string' ? s.of(errorType) : undefined,
+      httpStatus: typeof http === 'number' ? http : typeof http === 'string' ? Number(http) : undefined,
+      service: s.of(span.service),
+      startMs: span.startTimeUnixNano === undefined ? Number.NaN : Number(span.startTimeUnixNano / 1000n) / 1000,
+      endMs: span.endTimeUnixNano === undefined ? Number.NaN : Number(span.endTimeUnixNano / 1000n) / 1000,
+      jti: typeof jti === 'string' ? jti : undefined,
+      pred: Array.isArray(pred)
+        ? pred.map((p) => (typeof p === 'string' ? (this.tasks.get(p)?.node.jti ?? p) : p))
+        : pred,
+      issued: pred !== undefined || typeof a[ATTR.token] === 'string',
+      rejected: typeof rejected === 'number' || typeof rejected === 'bigint' ? Number(rejected) : 0,
+      at,
+    };
+    this.spans.set(key, entry);
+    this.traces.add(traceId);
+    return entry;
+  }
+
+  #bindingOf(claims: EctClaims): TokenBinding | undefined {
+    const b = claims.ect_ext?.[SPAN_BINDING_KEY];
+    if (b === null || typeof b !== 'object' || Array.isArray(b)) return undefined;
+    const str = (v: unknown) => (typeof v === 'string' ? this.strings.of(v) : undefined);
+    return {
+      traceId: this.strings.of(String(b.trace_id ?? '').toLowerCase()),
+      spanId: String(b.span_id ?? '').toLowerCase(),
+      parentSpanId: str(b.parent_span_id)?.toLowerCase(),
+      name: str(b.name) ?? '',
+      kind: str(b.kind) ?? '',
+      status: str(b.status) ?? 'UNSET',
+      errorType: str(b.error_type),
+      httpStatus: typeof b.http_status === 'number' ? b.http_status : undefined,
+      join: b.join === true,
+    };
+  }
+}
+
+/** ISO 8601 of seconds since the epoch (`undefined` when not a finite time). */
+export function isoOfSeconds(seconds: number): string | undefined {
+  const date = new Date(seconds * 1000);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+}

@@ -108,6 +108,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     verifier !== undefined && options.pool === undefined && threads > 0 ? new CryptoPool({ threads }) : undefined;
   const pool = options.pool ?? ownPool;
   const stage = verifier === undefined ? undefined : new SignatureStage(verifier, pool);
+  const workers = pool?.offThread ? pool.threads : 0;
   const seenVariants = new Set<string>();
   let records = 0;
 
@@ -260,7 +261,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     const { failed } = findings.counts('signature');
     details.set(
       'signature',
-      `${tokens} token(s) verified in audit mode across ${pool?.offThread ? pool.threads : 0} worker thread(s); ${failed} refused`,
+      `${tokens} token(s) verified in audit mode across ${workers} worker thread(s); ${failed} refused`,
     );
   }
   details.set('claims', `required claims, formats and limits of ${tokens} token(s)`);

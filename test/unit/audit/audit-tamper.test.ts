@@ -2,7 +2,7 @@
  * `ect audit` on a run bridged by the real SDK: verified as exported, and each tampering named
  * exactly (check, code, the token and the span involved).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,7 +90,9 @@ describe('ect audit on a bridged run', () => {
     const spans = editLines(run.spansFile, file('spans.jsonl'), (doc) => {
       for (const span of spansOf(doc)) span.attributes = span.attributes.filter((a) => a.value.stringValue !== token);
     });
-    const tokens = editLines(run.tokensFile, file('tokens.jsonl'), (doc) => dropLogs(doc, (r) => r.body.stringValue === token));
+    const tokens = editLines(run.tokensFile, file('tokens.jsonl'), (doc) =>
+      dropLogs(doc, (r) => r.body.stringValue === token),
+    );
     const { code, report } = await audit([spans, tokens]);
     expect(code).toBe(1);
     expect(failed(report)).toEqual([
@@ -108,7 +110,9 @@ describe('ect audit on a bridged run', () => {
   });
 
   it('a span dropped: the token bound to it is named', async () => {
-    const spans = editLines(run.spansFile, file('spans.jsonl'), (doc) => dropSpans(doc, (s) => s.name === 'fetch_data'));
+    const spans = editLines(run.spansFile, file('spans.jsonl'), (doc) =>
+      dropSpans(doc, (s) => s.name === 'fetch_data'),
+    );
     const { code, report } = await audit([spans, run.tokensFile]);
     expect(code).toBe(1);
     expect(failed(report)).toEqual([
@@ -122,7 +126,7 @@ describe('ect audit on a bridged run', () => {
   });
 
   it('a token re-signed with another key under the same kid: the signature check names it', async () => {
-    const original = run.token.fetch_data;
+    const original = run.token.fetch_data as string;
     const forger = new EctSigner({ ...generateSigningKey('ES256'), kid: run.keyKid });
     const forged = forger.sign({ ...claimsOf(original), exec_act: 'fetch_data_elsewhere' });
     const swap = (doc: ReturnType<typeof JSON.parse>) => JSON.parse(JSON.stringify(doc).replaceAll(original, forged));
@@ -132,11 +136,19 @@ describe('ect audit on a bridged run', () => {
     expect(code).toBe(1);
     const sig = failed(report).filter((f) => f.check === 'signature');
     expect(sig).toEqual([
-      expect.objectContaining({ code: 'ECT_SIGNATURE_INVALID', jtis: [run.jti.fetch_data], at: expect.stringContaining('spans.jsonl') }),
+      expect.objectContaining({
+        code: 'ECT_SIGNATURE_INVALID',
+        jtis: [run.jti.fetch_data],
+        at: expect.stringContaining('spans.jsonl'),
+      }),
     ]);
     // The ledger holds the genuine one: the exported token differs from it.
     expect(failed(report)).toContainEqual(
-      expect.objectContaining({ check: 'ledger-inclusion', code: 'ECT_AUDIT_LEDGER_DIFFERS', jtis: [run.jti.fetch_data] }),
+      expect.objectContaining({
+        check: 'ledger-inclusion',
+        code: 'ECT_AUDIT_LEDGER_DIFFERS',
+        jtis: [run.jti.fetch_data],
+      }),
     );
   });
 

@@ -35,7 +35,10 @@ export const SPAN_NAMES = ['fetch_data', 'analyze_risk', 'check_credit', 'execut
  * the spans and the token log records as OTLP JSON lines, the JWK Set, and a file ledger of every
  * token (unless `ledgerWithout` names spans to leave out).
  */
-export async function bridgedRun(dir: string, options: { ledgerWithout?: readonly string[] } = {}): Promise<BridgedRun> {
+export async function bridgedRun(
+  dir: string,
+  options: { ledgerWithout?: readonly string[] } = {},
+): Promise<BridgedRun> {
   mkdirSync(dir, { recursive: true });
   const selector: SpanSelector = (span) => span.name !== 'log';
   const otel = createOtelFixture({ selector });
@@ -52,7 +55,10 @@ export async function bridgedRun(dir: string, options: { ledgerWithout?: readonl
   await tracer.startActiveSpan('workflow', { kind: SpanKind.SERVER }, async (root) => {
     await step('fetch_data', SpanKind.CLIENT);
     await step('log', SpanKind.INTERNAL);
-    await Promise.all([step('analyze_risk', SpanKind.INTERNAL), step('check_credit', SpanKind.INTERNAL, 'CreditDenied')]);
+    await Promise.all([
+      step('analyze_risk', SpanKind.INTERNAL),
+      step('check_credit', SpanKind.INTERNAL, 'CreditDenied'),
+    ]);
     await step('execute_trade', SpanKind.CLIENT);
     root.end();
   });

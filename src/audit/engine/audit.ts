@@ -397,6 +397,9 @@ function buildReport(parts: {
 }): AuditReport {
   const { index, findings, missing, details, skipped, sources, ledgerOutcome, options } = parts;
   const byJti = (jti: string): AuditNode | undefined => index.tasks.get(jti)?.node ?? missing.get(jti);
+  // Grouped by check, in the checks' order (stable: each check's findings stay in the order made),
+  // so the report does not depend on which worker answered first.
+  findings.list.sort((a, b) => CHECK_ORDER.indexOf(a.check) - CHECK_ORDER.indexOf(b.check));
   // Worst severity each task is first named in, and every finding about it.
   const fault = new Map<string, 'failed' | 'partial'>();
   for (const [i, f] of findings.list.entries()) {

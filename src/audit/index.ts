@@ -40,3 +40,4 @@ export { openLedgerReader, type LedgerReader } from './sources/ledger.js';
 export { FileLedgerReader } from './sources/ledger-file.js';
 export { PgLedgerReader } from './sources/ledger-pg.js';
 export { HttpLedgerReader } from './sources/ledger-http.js';
+export { reportJsonChunks } from './report/json.js';

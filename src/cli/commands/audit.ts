@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { type ImpactReport, impactOf, subReport, type TraceReport, traceOf } from '../../audit/impact.js';
+import { reportJsonChunks } from '../../audit/report/json.js';
 import type { AuditReport } from '../../audit/report/model.js';
 import { renderText } from '../../audit/report/text.js';
 import { type CliIo, EXIT } from '../io.js';

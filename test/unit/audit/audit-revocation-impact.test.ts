@@ -138,3 +138,17 @@ describe('parts', () => {
     expect(records.map((r) => r.at)).toEqual([2, 3, 4, 5].map((l) => `${tokensFile}:${l}`));
   });
 });
+
+describe('report JSON in chunks', () => {
+  it('is exactly JSON.stringify of the report, for empty and multi-chunk lists', async () => {
+    const { reportJsonChunks } = await import('../../../src/audit/report/json.js');
+    const { out } = await json<AuditReport>(['audit', tokensFile]);
+    const many = {
+      ...out,
+      nodes: Array.from({ length: 5000 }, (_, i) => ({ ...out.nodes[0]!, jti: String(i) })),
+      findings: [],
+    };
+    for (const report of [out, many])
+      expect([...reportJsonChunks(report)].join('')).toBe(`${JSON.stringify(report)}\n`);
+  });
+});

@@ -27,11 +27,8 @@ export function auditCommand(io: CliIo, setExit: (code: number) => void): Comman
     .action(async (files: string[], options: AuditCliOptions & { maxFindings: string }) => {
       const report = await auditFromOptions(files, options, io);
       setExit(exitOf(report.verdict));
-      io.stdout(
-        options.json
-          ? `${JSON.stringify(report)}\n`
-          : renderText(report, { maxFindings: Number(options.maxFindings) || 20 }),
-      );
+      if (options.json) for (const piece of reportJsonChunks(report)) io.stdout(piece);
+      else io.stdout(renderText(report, { maxFindings: Number(options.maxFindings) || 20 }));
       await writeReportOutputs(report, options, io);
     });
 }

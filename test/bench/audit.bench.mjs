@@ -5,10 +5,20 @@
 // exported as OTLP JSON span lines with ect.jti/ect.pred/ect.token, audited end to end by
 // `ect audit` in a child process: wall time and peak RSS (getrusage maxrss).
 // Environment: BENCH_AUDIT_TOKENS, BENCH_AUDIT_VERIFY (distinct tokens for part 1, default 20,000),
-// BENCH_AUDIT_KEEP=1 keeps the generated files.
+// BENCH_AUDIT_DIR=DIR generates into DIR and keeps the files; a later run with the same DIR and
+// token count audits them again without generating.
 import { spawnSync } from 'node:child_process';
 import { verify as cryptoVerify, randomBytes, randomUUID } from 'node:crypto';
-import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +33,14 @@ const WORKFLOW = 1000; // tokens per workflow (one trace each)
 const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const key = generateSigningKey('ES256');
 const signer = new EctSigner(key);
-const dir = mkdtempSync(join(tmpdir(), 'ect-audit-bench-'));
+const keepDir = process.env.BENCH_AUDIT_DIR;
+const dir = keepDir ?? mkdtempSync(join(tmpdir(), 'ect-audit-bench-'));
+if (keepDir !== undefined) mkdirSync(keepDir, { recursive: true });
+const reuse =
+  keepDir !== undefined &&
+  existsSync(join(dir, 'tokens')) &&
+  readFileSync(join(dir, 'tokens'), 'utf8').trim() === String(TOKENS) &&
+  existsSync(join(dir, 'keys', 'jwks.json'));
 const base = Math.floor(Date.now() / 1000) - 86_400;
 const hex = (bytes) => randomBytes(bytes).toString('hex');
 
@@ -159,43 +176,48 @@ for (const [name, workers] of [
 
 // ---- (2) a generated workflow audited end to end ----------------------------------------------
 const spansFile = join(dir, 'spans.jsonl');
-const { jwksPath } = await saveKeyFiles(join(dir, 'keys'), key);
-const out = createWriteStream(spansFile);
-const g0 = process.hrtime.bigint();
-await generate(TOKENS, signPool, async (chunk) => {
-  for (let i = 0; i < chunk.length; i += 512) {
-    const spans = chunk.slice(i, i + 512).map((c) => {
-      const end = BigInt(c.claims.iat) * 1_000_000_000n + 500_000_000n;
-      return {
-        traceId: c.traceId,
-        spanId: c.spanId,
-        parentSpanId: c.rootSpan,
-        name: c.claims.exec_act,
-        kind: 1,
-        startTimeUnixNano: String(end - 2_000_000n),
-        endTimeUnixNano: String(end),
-        status: {},
-        attributes: [
-          { key: 'ect.jti', value: { stringValue: c.claims.jti } },
-          { key: 'ect.pred', value: { arrayValue: { values: c.claims.pred.map((p) => ({ stringValue: p })) } } },
-          { key: 'ect.token', value: { stringValue: c.token } },
+const jwksPath = join(dir, 'keys', 'jwks.json');
+let genSeconds = Number.NaN;
+if (!reuse) {
+  await saveKeyFiles(join(dir, 'keys'), key);
+  const out = createWriteStream(spansFile);
+  const g0 = process.hrtime.bigint();
+  await generate(TOKENS, signPool, async (chunk) => {
+    for (let i = 0; i < chunk.length; i += 512) {
+      const spans = chunk.slice(i, i + 512).map((c) => {
+        const end = BigInt(c.claims.iat) * 1_000_000_000n + 500_000_000n;
+        return {
+          traceId: c.traceId,
+          spanId: c.spanId,
+          parentSpanId: c.rootSpan,
+          name: c.claims.exec_act,
+          kind: 1,
+          startTimeUnixNano: String(end - 2_000_000n),
+          endTimeUnixNano: String(end),
+          status: {},
+          attributes: [
+            { key: 'ect.jti', value: { stringValue: c.claims.jti } },
+            { key: 'ect.pred', value: { arrayValue: { values: c.claims.pred.map((p) => ({ stringValue: p })) } } },
+            { key: 'ect.token', value: { stringValue: c.token } },
+          ],
+        };
+      });
+      const line = {
+        resourceSpans: [
+          {
+            resource: { attributes: [{ key: 'service.name', value: { stringValue: 'bench' } }] },
+            scopeSpans: [{ scope: { name: 'otel-ect' }, spans }],
+          },
         ],
       };
-    });
-    const line = {
-      resourceSpans: [
-        {
-          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'bench' } }] },
-          scopeSpans: [{ scope: { name: 'otel-ect' }, spans }],
-        },
-      ],
-    };
-    if (!out.write(`${JSON.stringify(line)}\n`)) await new Promise((resolve) => out.once('drain', resolve));
-  }
-});
-await new Promise((resolve) => out.end(resolve));
+      if (!out.write(`${JSON.stringify(line)}\n`)) await new Promise((resolve) => out.once('drain', resolve));
+    }
+  });
+  await new Promise((resolve) => out.end(resolve));
+  genSeconds = Number(process.hrtime.bigint() - g0) / 1e9;
+  writeFileSync(join(dir, 'tokens'), String(TOKENS));
+}
 await signPool.close();
-const genSeconds = Number(process.hrtime.bigint() - g0) / 1e9;
 
 const a0 = process.hrtime.bigint();
 const child = spawnSync(
@@ -214,9 +236,9 @@ console.log(
 console.log('| tokens | OTLP file | generate + sign (2 workers) | ect audit | tokens/s | peak RSS | exit | target |');
 console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
 console.log(
-  `| ${TOKENS.toLocaleString('en')} | ${(statSync(spansFile).size / 2 ** 20).toFixed(0)} MiB | ${genSeconds.toFixed(1)} s | ${auditSeconds.toFixed(1)} s | ${Math.round(TOKENS / auditSeconds)} | ${(peakKb / 1024).toFixed(0)} MiB | ${child.status} | ≤ 1536 MiB |`,
+  `| ${TOKENS.toLocaleString('en')} | ${(statSync(spansFile).size / 2 ** 20).toFixed(0)} MiB | ${Number.isNaN(genSeconds) ? 'reused' : `${genSeconds.toFixed(1)} s`} | ${auditSeconds.toFixed(1)} s | ${Math.round(TOKENS / auditSeconds)} | ${(peakKb / 1024).toFixed(0)} MiB | ${child.status} | ≤ 1536 MiB |`,
 );
 console.log(child.stdout.split('\n').slice(0, 1).join('\n'));
 if (child.status !== 0) console.log(child.stdout, child.stderr);
-if (!process.env.BENCH_AUDIT_KEEP) rmSync(dir, { recursive: true, force: true });
+if (keepDir === undefined) rmSync(dir, { recursive: true, force: true });
 else console.log(`kept ${dir}`);

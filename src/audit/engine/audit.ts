@@ -29,7 +29,7 @@ import { Findings } from './findings.js';
 import { type LedgerOutcome, readLedger } from './ledger-stage.js';
 import { SignatureStage, type VerifyOutcome, isRefusal } from './signature-stage.js';
 import { checkSpans, type SpanCheckSummary, spanOfTask } from './span-checks.js';
-import { spanKeyOf, type Task, TaskIndex } from './task-index.js';
+import { NO_FINDINGS, spanKeyOf, type Task, TaskIndex } from './task-index.js';
 
 /** Options of {@link runAudit}. */
 export interface AuditOptions {
@@ -109,7 +109,6 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   const pool = options.pool ?? ownPool;
   const stage = verifier === undefined ? undefined : new SignatureStage(verifier, pool);
   const workers = pool?.offThread ? pool.threads : 0;
-  const seenVariants = new Set<string>();
   let records = 0;
 
   const refuse = (error: EctError, jti: string | undefined, what: string, at: string) => {
@@ -144,7 +143,8 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   };
 
   const handleToken = async (token: string, at: string, ledgerIndex?: number, logTrace?: string, logSpan?: string) => {
-    const digest = createHash('sha256').update(token).digest('base64url').slice(0, 22);
+    // 128 bits of SHA-256, as a string of its own (a slice would keep the whole digest alive).
+    const digest = createHash('sha256').update(token).digest().toString('base64url', 0, 16);
     let decoded: ReturnType<typeof decodeUnverified>;
     let claims: ReturnType<typeof readClaims>['claims'];
     try {
@@ -158,10 +158,9 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     let task = index.tasks.get(claims.jti);
     if (task === undefined) {
       task = index.addTask(decoded.header, claims, at, digest);
-      seenVariants.add(digest);
       await verify(token, at, task, claims.jti);
-    } else if (!seenVariants.has(digest)) {
-      seenVariants.add(digest);
+    } else if (digest !== task.digest && digest !== task.ledgerDigest && digest !== task.exportDigest) {
+      // Another token with this jti: checked too, so a forged one is named whichever came first.
       await verify(token, at, undefined, claims.jti);
     }
     if (ledgerIndex !== undefined) {
@@ -190,7 +189,12 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
         at,
       );
     }
-    if (logTrace !== undefined && logSpan !== undefined) task.logSpanKey ??= spanKeyOf(logTrace, logSpan);
+    // Kept only when it names another span than the binding (a finding): most tokens hold no key.
+    if (logTrace !== undefined && logSpan !== undefined && task.logSpanKey === undefined) {
+      const key = spanKeyOf(logTrace, logSpan);
+      const b = task.binding;
+      if (b === undefined || key !== spanKeyOf(b.traceId, b.spanId)) task.logSpanKey = key;
+    }
   };
 
   const tick = (phase: 'reading' | 'ledger') => {
@@ -207,12 +211,13 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
         tick('reading');
         if (record.kind === 'span') {
           counted.spans++;
-          index.addSpan(record.span, record.at);
           const token = record.span.attributes[ATTR.token];
+          // The token first: the span's entry then shares the task's jti and pred.
           if (typeof token === 'string') {
             counted.tokens++;
             await handleToken(token, record.at, undefined, record.span.traceId, record.span.spanId);
           }
+          index.addSpan(record.span, record.at);
         } else {
           counted.tokens++;
           await handleToken(record.token, record.at, undefined, record.traceId, record.spanId);
@@ -291,7 +296,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
       `token ${m.jti} names predecessor ${m.pred}, which is in no source`,
       [m.jti, m.pred],
     );
-    if (!missing.has(m.pred)) missing.set(m.pred, { jti: m.pred, pred: [], verdict: 'missing', findings: [] });
+    if (!missing.has(m.pred)) missing.set(m.pred, { jti: m.pred, pred: [], verdict: 'missing', findings: NO_FINDINGS });
   }
 
   // Binding and completeness.
@@ -382,7 +387,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     );
   }
 
-  return buildReport({ index, findings, missing, details, skipped, sources, ledgerOutcome, options });
+  return buildReport({ index, findings, missing, details, skipped, sources, ledgerOutcome, options, dagNodes });
 }
 
 function buildReport(parts: {
@@ -394,8 +399,10 @@ function buildReport(parts: {
   sources: AuditSource[];
   ledgerOutcome: LedgerOutcome | undefined;
   options: AuditOptions;
+  /** The tasks as the DAG rules saw them: reused for the order, then let go. */
+  dagNodes: DagNode[];
 }): AuditReport {
-  const { index, findings, missing, details, skipped, sources, ledgerOutcome, options } = parts;
+  const { index, findings, missing, details, skipped, sources, ledgerOutcome, options, dagNodes } = parts;
   const byJti = (jti: string): AuditNode | undefined => index.tasks.get(jti)?.node ?? missing.get(jti);
   // Grouped by check, in the checks' order (stable: each check's findings stay in the order made),
   // so the report does not depend on which worker answered first.
@@ -405,17 +412,20 @@ function buildReport(parts: {
   for (const [i, f] of findings.list.entries()) {
     const first = f.jtis[0];
     if (first !== undefined && fault.get(first) !== 'failed') fault.set(first, f.severity);
-    for (const jti of new Set(f.jtis)) byJti(jti)?.findings.push(i);
+    for (const jti of new Set(f.jtis)) {
+      const node = byJti(jti);
+      if (node === undefined) continue;
+      // Nodes share one empty list until a finding is about them.
+      if (node.findings === NO_FINDINGS) node.findings = [];
+      node.findings.push(i);
+    }
   }
 
   // Causal order; tasks named but not found come first, as roots.
-  const orderInput: DagNode[] = [];
   for (const node of missing.values())
-    orderInput.push({ jti: node.jti, iss: '', iat: Number.NEGATIVE_INFINITY, pred: [] });
-  for (const task of index.tasks.values())
-    orderInput.push({ jti: task.node.jti, iss: '', iat: task.iat, pred: task.node.pred });
-  const ordered = topologicalOrder(orderInput);
-  orderInput.length = 0;
+    dagNodes.push({ jti: node.jti, iss: '', iat: Number.NEGATIVE_INFINITY, pred: [] });
+  const ordered = topologicalOrder(dagNodes);
+  dagNodes.length = 0;
 
   const nodes: AuditNode[] = [];
   const edges: AuditReport['edges'] = [];
@@ -447,7 +457,13 @@ function buildReport(parts: {
               ? 'partial'
               : 'verified';
       const span = spanOfTask(index, task);
-      if (span !== undefined) node.span = auditSpanOf(span, options.jaegerUi);
+      if (span !== undefined) {
+        node.span = auditSpanOf(span, options.jaegerUi);
+        // The checks are done: what the report holds replaces the index's records as it is built,
+        // so a million-node audit never holds both.
+        index.spans.release(span);
+      }
+      task.binding = undefined;
     }
     summary[node.verdict]++;
     for (const pred of node.pred) edges.push({ from: pred, to: jti });

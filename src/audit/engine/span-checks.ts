@@ -52,10 +52,10 @@ export function checkSpans(index: TaskIndex, findings: Findings, skewSeconds: nu
         task.at,
       );
     }
-    const span = index.spans.get(key);
+    const span = index.spans.get(b.traceId, b.spanId);
     if (span === undefined) {
       const spanRef = { traceId: b.traceId, spanId: b.spanId, name: b.name };
-      if (index.traces.has(b.traceId))
+      if (index.spans.hasTrace(b.traceId))
         findings.fail(
           'completeness',
           AUDIT_CODE.tokenWithoutSpan,
@@ -131,7 +131,7 @@ export function checkSpans(index: TaskIndex, findings: Findings, skewSeconds: nu
       continue;
     }
     const b = task.binding;
-    if (b !== undefined && spanKeyOf(b.traceId, b.spanId) !== spanKeyOf(span.traceId, span.spanId)) {
+    if (b !== undefined && (b.traceId !== span.traceId || b.spanId !== span.spanId)) {
       findings.fail(
         'binding',
         AUDIT_CODE.spanMismatch,
@@ -167,7 +167,7 @@ export function checkSpans(index: TaskIndex, findings: Findings, skewSeconds: nu
 /** The span a task's token is bound to, when a source held it. */
 export function spanOfTask(index: TaskIndex, task: Task): SpanEntry | undefined {
   const b = task.binding;
-  return b === undefined ? undefined : index.spans.get(spanKeyOf(b.traceId, b.spanId));
+  return b === undefined ? undefined : index.spans.get(b.traceId, b.spanId);
 }
 
 function differencesOf(task: Task, span: SpanEntry): string[] {

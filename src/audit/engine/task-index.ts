@@ -87,9 +87,53 @@ export class Interner {
   }
 }
 
+/** The findings list every node starts with, shared until a finding is about it (never pushed to). */
+export const NO_FINDINGS: number[] = [];
+
 /** `trace id + span id`, lower-cased: how spans are looked up. */
 export function spanKeyOf(traceId: string, spanId: string): string {
   return `${traceId.toLowerCase()}${spanId.toLowerCase()}`;
+}
+
+/**
+ * Spans by trace id, then span id: no per-span key string is made (the ids are held once, by the
+ * span entries themselves).
+ */
+export class SpanTable {
+  readonly #byTrace = new Map<string, Map<string, SpanEntry>>();
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** True when the trace has at least one span. */
+  hasTrace(traceId: string): boolean {
+    return this.#byTrace.has(traceId);
+  }
+
+  get(traceId: string, spanId: string): SpanEntry | undefined {
+    return this.#byTrace.get(traceId)?.get(spanId);
+  }
+
+  add(entry: SpanEntry): void {
+    let trace = this.#byTrace.get(entry.traceId);
+    if (trace === undefined) {
+      trace = new Map();
+      this.#byTrace.set(entry.traceId, trace);
+    }
+    trace.set(entry.spanId, entry);
+    this.#size++;
+  }
+
+  /** Lets go of a span once the report holds it (the size stays what was read). */
+  release(entry: SpanEntry): void {
+    this.#byTrace.get(entry.traceId)?.delete(entry.spanId);
+  }
+
+  *values(): IterableIterator<SpanEntry> {
+    for (const trace of this.#byTrace.values()) yield* trace.values();
+  }
 }
 
 /**
@@ -99,9 +143,7 @@ export function spanKeyOf(traceId: string, spanId: string): string {
  */
 export class TaskIndex {
   readonly tasks = new Map<string, Task>();
-  readonly spans = new Map<string, SpanEntry>();
-  /** Trace ids that have at least one span in a source. */
-  readonly traces = new Set<string>();
+  readonly spans = new SpanTable();
   readonly strings = new Interner();
 
   /** Adds a task from a token's (possibly unverified) claims. */
@@ -111,12 +153,13 @@ export class TaskIndex {
       jti: claims.jti,
       iss: s.of(claims.iss),
       execAct: s.of(claims.exec_act),
-      iat: isoOfSeconds(claims.iat),
-      exp: isoOfSeconds(claims.exp),
+      // Interned: tokens issued in the same second share one string.
+      iat: s.of(isoOfSeconds(claims.iat)),
+      exp: s.of(isoOfSeconds(claims.exp)),
       pred: claims.pred.map((p) => this.tasks.get(p)?.node.jti ?? p),
       kid: s.of(header.kid),
       verdict: 'verified',
-      findings: [],
+      findings: NO_FINDINGS,
     };
     if (claims.wid !== undefined) node.wid = s.of(claims.wid);
     if (claims.inp_hash !== undefined) node.inpHash = claims.inp_hash;
@@ -139,21 +182,27 @@ export class TaskIndex {
 
   /** Adds an exported span; a span read twice (two files, two backends) is kept once. */
   addSpan(span: OtlpSpan, at: string): SpanEntry {
-    const key = spanKeyOf(span.traceId, span.spanId);
-    const known = this.spans.get(key);
-    if (known !== undefined) return known;
     const s = this.strings;
+    const traceIdLower = s.of(span.traceId.toLowerCase());
+    const spanIdLower = span.spanId.toLowerCase();
+    const known = this.spans.get(traceIdLower, spanIdLower);
+    if (known !== undefined) return known;
     const a = span.attributes;
     const jti = a[ATTR.jti];
     const pred = a[ATTR.pred];
     const rejected = a[ATTR.incomingRejected];
     const errorType = a['error.type'];
     const http = a['http.response.status_code'] ?? a['http.status_code'];
-    const traceId = s.of(span.traceId.toLowerCase());
+    const traceId = traceIdLower;
+    const task = typeof jti === 'string' ? this.tasks.get(jti) : undefined;
+    // The token's binding usually names this very span: its id strings are then held once.
+    const binding = task?.binding;
+    const bound = binding !== undefined && binding.traceId === traceId && binding.spanId === spanIdLower;
+    const parentSpanId = span.parentSpanId?.toLowerCase();
     const entry: SpanEntry = {
       traceId,
-      spanId: span.spanId.toLowerCase(),
-      parentSpanId: span.parentSpanId?.toLowerCase(),
+      spanId: bound ? binding.spanId : spanIdLower,
+      parentSpanId: bound && binding.parentSpanId === parentSpanId ? binding.parentSpanId : parentSpanId,
       name: s.of(span.name),
       kind: span.kind === 'UNSPECIFIED' ? 'INTERNAL' : span.kind,
       status: span.status.code,
@@ -163,17 +212,21 @@ export class TaskIndex {
       service: s.of(span.service),
       startMs: span.startTimeUnixNano === undefined ? Number.NaN : Number(span.startTimeUnixNano / 1000n) / 1000,
       endMs: span.endTimeUnixNano === undefined ? Number.NaN : Number(span.endTimeUnixNano / 1000n) / 1000,
-      jti: typeof jti === 'string' ? jti : undefined,
-      pred: Array.isArray(pred)
-        ? pred.map((p) => (typeof p === 'string' ? (this.tasks.get(p)?.node.jti ?? p) : p))
-        : pred,
+      jti: task?.node.jti ?? (typeof jti === 'string' ? jti : undefined),
+      pred: Array.isArray(pred) ? this.#sharedPred(pred, task) : pred,
       issued: pred !== undefined || typeof a[ATTR.token] === 'string',
       rejected: typeof rejected === 'number' || typeof rejected === 'bigint' ? Number(rejected) : 0,
       at,
     };
-    this.spans.set(key, entry);
-    this.traces.add(traceId);
+    this.spans.add(entry);
     return entry;
+  }
+
+  /** A span's `ect.pred`: the task's own array when equal (most spans), so it is held once. */
+  #sharedPred(pred: readonly unknown[], task: Task | undefined): unknown[] {
+    const own = task?.node.pred;
+    if (own !== undefined && own.length === pred.length && own.every((p, i) => p === pred[i])) return own;
+    return pred.map((p) => (typeof p === 'string' ? (this.tasks.get(p)?.node.jti ?? p) : p));
   }
 
   #bindingOf(claims: EctClaims): TokenBinding | undefined {

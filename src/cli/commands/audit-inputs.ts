@@ -9,6 +9,7 @@ import { type LedgerReader, openLedgerReader } from '../../audit/sources/ledger.
 import { OtlpFileSource } from '../../audit/sources/otlp-file.js';
 import type { AuditSourceReader } from '../../audit/sources/types.js';
 import { loadVerificationKeysFrom } from '../../keys/files.js';
+import { heapPacer } from '../heap-pacer.js';
 import { asUsage, type CliIo, readInputFile, UsageError } from '../io.js';
 
 /** The options `ect audit`, `ect impact` and `ect trace` share, as commander hands them over. */
@@ -138,8 +139,11 @@ export async function auditFromOptions(
   audit.clockSkewSeconds = wholeNumber(options.clockSkew ?? '30', '--clock-skew');
   if (options.jaegerUi !== undefined) audit.jaegerUi = options.jaegerUi;
   const tty = !options.json && process.stderr.isTTY === true;
-  if (tty)
-    audit.onProgress = ({ phase, records }) => io.stderr(`\r\u001b[K${phase}: ${records.toLocaleString('en')} records`);
+  const pace = heapPacer();
+  audit.onProgress = ({ phase, records }) => {
+    pace();
+    if (tty) io.stderr(`\r\u001b[K${phase}: ${records.toLocaleString('en')} records`);
+  };
   let report: AuditReport;
   try {
     report = await runAudit(audit).catch((error: unknown) => {

@@ -281,7 +281,9 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     if (task.policyRejected) dagNode.ect_ext = { pol_decision: 'rejected' };
     dagNodes.push(dagNode);
   }
+  progress({ phase: 'checking', records });
   const dag = validateDag(dagNodes, { ...options.dag, clockSkewSeconds: skew });
+  progress({ phase: 'checking', records });
   for (const v of dag.violations)
     findings.fail('dag', v.code, v.message, v.pred === undefined ? [v.jti] : [v.jti, v.pred]);
   details.set(
@@ -303,6 +305,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   let spanSummary: SpanCheckSummary | undefined;
   if (index.spans.size > 0) {
     spanSummary = checkSpans(index, findings, skew);
+    progress({ phase: 'checking', records });
     details.set(
       'binding',
       `${spanSummary.bound} token(s) compared with their spans (ids, name, kind, status, error type, times ± ${skew} s)`,
@@ -387,7 +390,18 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     );
   }
 
-  return buildReport({ index, findings, missing, details, skipped, sources, ledgerOutcome, options, dagNodes });
+  return buildReport({
+    index,
+    findings,
+    missing,
+    details,
+    skipped,
+    sources,
+    ledgerOutcome,
+    options,
+    dagNodes,
+    progress: () => progress({ phase: 'checking', records }),
+  });
 }
 
 function buildReport(parts: {
@@ -401,8 +415,10 @@ function buildReport(parts: {
   options: AuditOptions;
   /** The tasks as the DAG rules saw them: reused for the order, then let go. */
   dagNodes: DagNode[];
+  /** Told every so many nodes (the CLI paces garbage collection on it). */
+  progress: () => void;
 }): AuditReport {
-  const { index, findings, missing, details, skipped, sources, ledgerOutcome, options, dagNodes } = parts;
+  const { index, findings, missing, details, skipped, sources, ledgerOutcome, options, dagNodes, progress } = parts;
   const byJti = (jti: string): AuditNode | undefined => index.tasks.get(jti)?.node ?? missing.get(jti);
   // Grouped by check, in the checks' order (stable: each check's findings stay in the order made),
   // so the report does not depend on which worker answered first.
@@ -426,6 +442,7 @@ function buildReport(parts: {
     dagNodes.push({ jti: node.jti, iss: '', iat: Number.NEGATIVE_INFINITY, pred: [] });
   const ordered = topologicalOrder(dagNodes);
   dagNodes.length = 0;
+  progress();
 
   const nodes: AuditNode[] = [];
   const edges: AuditReport['edges'] = [];
@@ -440,7 +457,12 @@ function buildReport(parts: {
     missing: 0,
   };
   const signatureUnchecked = skipped.has('signature');
-  for (const { jti } of ordered) {
+  progress();
+  for (let position = 0; position < ordered.length; position++) {
+    const { jti } = ordered[position] as DagNode;
+    // Each ordering record is let go once placed, as are the index's span records.
+    (ordered as (DagNode | undefined)[])[position] = undefined;
+    if ((position & 65535) === 65535) progress();
     const node = byJti(jti) as AuditNode;
     const task = index.tasks.get(jti);
     if (task !== undefined) {

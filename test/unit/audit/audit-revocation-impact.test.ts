@@ -139,6 +139,25 @@ describe('parts', () => {
   });
 });
 
+describe('OTLP file lines', () => {
+  it('splits lines across read chunks: CRLF, a line over 1 MiB, a multi-byte character on a chunk edge', async () => {
+    const name = `span-${'é'.repeat(600_000)}`;
+    const doc = {
+      resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), name }] }] }],
+    };
+    const file = join(dir, 'long.jsonl');
+    writeFileSync(file, `# head\r\n${JSON.stringify(doc)}\r\n\r\ntoken.not.json\r\n${JSON.stringify(doc)}`);
+    const records = [];
+    for await (const r of (await OtlpFileSource.open(file)).records()) records.push(r);
+    expect(records.map((r) => [r.kind, r.at.slice(file.length)])).toEqual([
+      ['span', ':2'],
+      ['token', ':4'],
+      ['span', ':5'],
+    ]);
+    expect(records[0]?.kind === 'span' && records[0].span.name).toBe(name);
+  });
+});
+
 describe('report JSON in chunks', () => {
   it('is exactly JSON.stringify of the report, for empty and multi-chunk lists', async () => {
     const { reportJsonChunks } = await import('../../../src/audit/report/json.js');

@@ -68,7 +68,11 @@ export function parseRevocationList(text: string): RevokedKey[] {
   });
 }
 
-/** {@link parseRevocationList} of a file. */
+/**
+ * {@link parseRevocationList} of a file.
+ *
+ * @example const revoked = await readRevocationList('revoked.json');
+ */
 export async function readRevocationList(path: string): Promise<RevokedKey[]> {
   return parseRevocationList(await readFile(path, 'utf8'));
 }

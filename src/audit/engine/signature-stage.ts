@@ -87,7 +87,11 @@ function asEctError(error: unknown): EctError {
   throw error;
 }
 
-/** True when an outcome is a refusal. */
+/**
+ * True when an outcome is a refusal.
+ *
+ * @example if (isRefusal(outcome)) console.log(outcome.code);
+ */
 export function isRefusal(outcome: VerifyOutcome): outcome is EctError {
   return isEctError(outcome);
 }

@@ -164,7 +164,11 @@ export function checkSpans(index: TaskIndex, findings: Findings, skewSeconds: nu
   return { bound, passedThrough };
 }
 
-/** The span a task's token is bound to, when a source held it. */
+/**
+ * The span a task's token is bound to, when a source held it.
+ *
+ * @example spanOfTask(index, task)?.name
+ */
 export function spanOfTask(index: TaskIndex, task: Task): SpanEntry | undefined {
   const b = task.binding;
   return b === undefined ? undefined : index.spans.get(b.traceId, b.spanId);

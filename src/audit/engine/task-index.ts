@@ -72,7 +72,11 @@ export interface SpanEntry {
   at: string;
 }
 
-/** Interns strings many tasks share (issuers, workflow ids, span names, trace ids). */
+/**
+ * Interns strings many tasks share (issuers, workflow ids, span names, trace ids).
+ *
+ * @example const strings = new Interner(); strings.of(a) === strings.of(b) // when a and b are equal
+ */
 export class Interner {
   readonly #strings = new Map<string, string>();
 
@@ -90,7 +94,11 @@ export class Interner {
 /** The findings list every node starts with, shared until a finding is about it (never pushed to). */
 export const NO_FINDINGS: number[] = [];
 
-/** `trace id + span id`, lower-cased: how spans are looked up. */
+/**
+ * `trace id + span id`, lower-cased: how a log record's span is compared with a binding.
+ *
+ * @example spanKeyOf(record.traceId, record.spanId) === spanKeyOf(binding.traceId, binding.spanId)
+ */
 export function spanKeyOf(traceId: string, spanId: string): string {
   return `${traceId.toLowerCase()}${spanId.toLowerCase()}`;
 }
@@ -98,6 +106,8 @@ export function spanKeyOf(traceId: string, spanId: string): string {
 /**
  * Spans by trace id, then span id: no per-span key string is made (the ids are held once, by the
  * span entries themselves).
+ *
+ * @example table.add(entry); table.get(entry.traceId, entry.spanId) === entry
  */
 export class SpanTable {
   readonly #byTrace = new Map<string, Map<string, SpanEntry>>();
@@ -247,7 +257,11 @@ export class TaskIndex {
   }
 }
 
-/** ISO 8601 of seconds since the epoch (`undefined` when not a finite time). */
+/**
+ * ISO 8601 of seconds since the epoch (`undefined` when not a finite time).
+ *
+ * @example isoOfSeconds(0) // '1970-01-01T00:00:00.000Z'
+ */
 export function isoOfSeconds(seconds: number): string | undefined {
   const date = new Date(seconds * 1000);
   return Number.isNaN(date.getTime()) ? undefined : date.toISOString();

@@ -29,6 +29,8 @@ export interface LedgerReader extends AuditSourceReader {
 /**
  * The entries of a ledger as audit records, `at` naming each leaf (`ledger:#41`): what
  * {@link LedgerReader.records} does for every store.
+ *
+ * @example for await (const record of ledgerRecords(reader)) console.log(record.at);
  */
 export async function* ledgerRecords(reader: LedgerReader, signal?: AbortSignal): AsyncIterable<SourceRecord> {
   const size = checkpointSize(await reader.checkpoint());
@@ -36,7 +38,11 @@ export async function* ledgerRecords(reader: LedgerReader, signal?: AbortSignal)
   for await (const token of reader.entries(size, signal)) yield { kind: 'token', token, at: `ledger:#${index++}` };
 }
 
-/** The tree size of a checkpoint note, read without checking its signature. */
+/**
+ * The tree size of a checkpoint note, read without checking its signature.
+ *
+ * @example checkpointSize(await reader.checkpoint()) // 41
+ */
 export function checkpointSize(note: string): number {
   const size = note.split('\n')[1] ?? '';
   if (!/^(0|[1-9][0-9]*)$/.test(size)) throw new EctLedgerError('ECT_LEDGER_NOTE_INVALID', 'checkpoint has no size');

@@ -171,3 +171,17 @@ describe('report JSON in chunks', () => {
       expect([...reportJsonChunks(report)].join('')).toBe(`${JSON.stringify(report)}\n`);
   });
 });
+
+describe('usage', () => {
+  it('--help of each command, and nothing to audit is a usage error', async () => {
+    for (const command of ['audit', 'impact', 'trace']) {
+      const help = await ect([command, '--help']);
+      expect(help.code, command).toBe(0);
+      expect(help.stdout).toMatch(/--ledger <file:DIR\|postgres:\/\/…\|http:\/\/…>/);
+    }
+    const nothing = await ect(['audit']);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toMatch(/nothing to audit/);
+    expect((await ect(['audit', tokensFile, '--threads', 'many'])).code).toBe(2);
+  });
+});

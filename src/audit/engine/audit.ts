@@ -440,6 +440,9 @@ function buildReport(parts: {
   // Causal order; tasks named but not found come first, as roots.
   for (const node of missing.values())
     dagNodes.push({ jti: node.jti, iss: '', iat: Number.NEGATIVE_INFINITY, pred: [] });
+  // Ties (parallel work issued in the same second) are broken by jti, not by the order the sources
+  // happened to list records in: the same tokens give the same report whatever their source.
+  dagNodes.sort((a, b) => a.iat - b.iat || (a.jti < b.jti ? -1 : a.jti > b.jti ? 1 : 0));
   const ordered = topologicalOrder(dagNodes);
   dagNodes.length = 0;
   progress();

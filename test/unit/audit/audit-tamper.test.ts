@@ -169,6 +169,16 @@ describe('ect audit on a bridged run', () => {
     expect(failed(report).every((f) => f.spans.some((s) => s.name === 'fetch_data'))).toBe(true);
   });
 
+  it('records exported in another order change nothing: the causal order comes from the tokens', async () => {
+    const reversed = editLines(run.spansFile, file('spans.jsonl'), (doc) => {
+      for (const rs of doc.resourceSpans ?? []) for (const ss of rs.scopeSpans) ss.spans.reverse();
+    });
+    const before = await audit([run.spansFile, run.tokensFile]);
+    const after = await audit([reversed, run.tokensFile]);
+    expect(after.code).toBe(0);
+    expect(after.report.nodes.map((x) => x.jti)).toEqual(before.report.nodes.map((x) => x.jti));
+  });
+
   it("an exported span's name replaced: binding names old and new name", async () => {
     const spans = editLines(run.spansFile, file('spans.jsonl'), (doc) => {
       for (const span of spansOf(doc)) if (span.name === 'execute_trade') span.name = 'cancel_trade';

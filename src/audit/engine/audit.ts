@@ -142,27 +142,41 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     });
   };
 
-  const handleToken = async (token: string, at: string, ledgerIndex?: number, logTrace?: string, logSpan?: string) => {
+  const handleToken = async (
+    token: string,
+    at: string,
+    ledgerIndex?: number,
+    logTrace?: string,
+    logSpan?: string,
+    jtiHint?: string,
+  ) => {
     // 128 bits of SHA-256, as a string of its own (a slice would keep the whole digest alive).
     const digest = createHash('sha256').update(token).digest().toString('base64url', 0, 16);
-    let decoded: ReturnType<typeof decodeUnverified>;
-    let claims: ReturnType<typeof readClaims>['claims'];
-    try {
-      decoded = decodeUnverified(token);
-      claims = readClaims(decoded.payload).claims;
-    } catch (error) {
-      if (!isEctError(error)) throw error;
-      refuse(error, undefined, 'token', at);
-      return;
+    const known = (t: Task) => digest === t.digest || digest === t.exportDigest || digest === t.ledgerDigest;
+    // The bridge exports each token twice (span attribute and log record), both naming its jti: the
+    // second time, an equal digest proves it is the token already read, with nothing to decode.
+    let task = jtiHint === undefined ? undefined : index.tasks.get(jtiHint);
+    if (task === undefined || !known(task)) {
+      let decoded: ReturnType<typeof decodeUnverified>;
+      let claims: ReturnType<typeof readClaims>['claims'];
+      try {
+        decoded = decodeUnverified(token);
+        claims = readClaims(decoded.payload).claims;
+      } catch (error) {
+        if (!isEctError(error)) throw error;
+        refuse(error, undefined, 'token', at);
+        return;
+      }
+      task = index.tasks.get(claims.jti);
+      if (task === undefined) {
+        task = index.addTask(decoded.header, claims, at, digest);
+        await verify(token, at, task, claims.jti);
+      } else if (!known(task)) {
+        // Another token with this jti: checked too, so a forged one is named whichever came first.
+        await verify(token, at, undefined, claims.jti);
+      }
     }
-    let task = index.tasks.get(claims.jti);
-    if (task === undefined) {
-      task = index.addTask(decoded.header, claims, at, digest);
-      await verify(token, at, task, claims.jti);
-    } else if (digest !== task.digest && digest !== task.ledgerDigest && digest !== task.exportDigest) {
-      // Another token with this jti: checked too, so a forged one is named whichever came first.
-      await verify(token, at, undefined, claims.jti);
-    }
+    const jti = task.node.jti;
     if (ledgerIndex !== undefined) {
       if (task.ledgerDigest === undefined) {
         task.ledgerDigest = digest;
@@ -171,8 +185,8 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
         findings.fail(
           'ledger-inclusion',
           AUDIT_CODE.tokenConflict,
-          `the ledger holds two different tokens with jti ${claims.jti} (#${task.node.ledgerIndex} and #${ledgerIndex})`,
-          [claims.jti],
+          `the ledger holds two different tokens with jti ${jti} (#${task.node.ledgerIndex} and #${ledgerIndex})`,
+          [jti],
           [],
           at,
         );
@@ -183,8 +197,8 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
       findings.fail(
         'dag',
         AUDIT_CODE.tokenConflict,
-        `two different tokens carry jti ${claims.jti}: at ${task.at} and at ${at}`,
-        [claims.jti],
+        `two different tokens carry jti ${jti}: at ${task.at} and at ${at}`,
+        [jti],
         [],
         at,
       );
@@ -215,12 +229,20 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
           // The token first: the span's entry then shares the task's jti and pred.
           if (typeof token === 'string') {
             counted.tokens++;
-            await handleToken(token, record.at, undefined, record.span.traceId, record.span.spanId);
+            const hint = record.span.attributes[ATTR.jti];
+            await handleToken(
+              token,
+              record.at,
+              undefined,
+              record.span.traceId,
+              record.span.spanId,
+              typeof hint === 'string' ? hint : undefined,
+            );
           }
           index.addSpan(record.span, record.at);
         } else {
           counted.tokens++;
-          await handleToken(record.token, record.at, undefined, record.traceId, record.spanId);
+          await handleToken(record.token, record.at, undefined, record.traceId, record.spanId, record.jti);
         }
       }
     }

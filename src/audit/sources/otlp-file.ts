@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
-import { TOKEN_LOG_EVENT } from '../../base/conventions.js';
+import { ATTR, TOKEN_LOG_EVENT } from '../../base/conventions.js';
 import { otlpRecordsInJson } from '../../base/otlp-json.js';
 import type { AuditSourceReader, SourceRecord } from './types.js';
 
@@ -68,12 +68,14 @@ export class OtlpFileSource implements AuditSourceReader {
         const body = record.body;
         if (typeof body !== 'string' || (record.eventName !== TOKEN_LOG_EVENT && body.split('.').length !== 3))
           continue;
+        const hint = record.attributes[ATTR.jti];
         yield {
           kind: 'token',
           token: body,
           at,
           ...(record.traceId === undefined ? {} : { traceId: record.traceId }),
           ...(record.spanId === undefined ? {} : { spanId: record.spanId }),
+          ...(typeof hint === 'string' ? { jti: hint } : {}),
         };
       }
       for (const span of spans) yield { kind: 'span', span, at };

@@ -7,16 +7,20 @@
 //   npm run build && node examples/agent-workflow/run.mjs [--otlp http://127.0.0.1:4318]
 //
 // Files go to .ect/demo/ (recreated on every run): home/ holds each service's development key (the
-// public ones in home/jwks/), export/ the OTLP JSON lines files, logs/ what the services printed.
+// public ones in home/jwks/), the embedded audit ledger all six share (home/ledger/, where each
+// service's tokens go through its spool, home/spool/), export/ the OTLP JSON lines files, logs/
+// what the services printed. The demo then checks that every exported token is in the ledger with a
+// receipt that verifies with only the ledger's public note key.
 // --otlp also sends everything to an OTLP/HTTP endpoint (a Collector); the local files are what is
 // verified here.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readTokenFiles } from 'otel-ect/audit';
+import { FileLedger, NoteVerifier, verifyReceipt } from 'otel-ect/ledger';
 import { decodeUnverified } from 'otel-ect/token';
 
 const ACTIONS = ['fetch_data', 'analyze_risk', 'check_credit', 'verify_compliance', 'execute_trade'];
@@ -24,6 +28,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = join(root, '.ect/demo');
 const exportDir = join(dir, 'export');
 const jwksDir = join(dir, 'home/jwks');
+const ledgerDir = join(dir, 'home/ledger');
 const { otlp } = parseArgs({ options: { otlp: { type: 'string' } } }).values;
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(join(dir, 'logs'), { recursive: true });
@@ -143,4 +148,40 @@ const { status } = spawnSync(process.execPath, [ect, 'dag', 'verify', ...files, 
   stdio: 'inherit',
 });
 console.log(`\nect dag verify exit code: ${status} (0 valid, 3 partial, 1 invalid)`);
-process.exitCode = checks.every(([, ok]) => ok) ? (status ?? 1) : 1;
+
+// The ledger (ECT_LEDGER defaults to file:$ECT_HOME/ledger): every token, with a receipt that
+// verifies offline with only the ledger's public note key.
+const ledger = FileLedger.openSync({ dir: ledgerDir, readOnly: true });
+const noteKey = NoteVerifier.fromString(ledger.verifierKey);
+const unlogged = claims.filter((c) => {
+  const [index] = ledger.indexesOf(c.jti);
+  if (index === undefined) return true;
+  verifyReceipt(ledger.receipt(index), noteKey); // throws if the receipt does not verify
+  return false;
+});
+ledger.close();
+console.log(
+  `\nledger ${relative(process.cwd(), ledgerDir)}: ${claims.length - unlogged.length}/${claims.length} exported tokens logged, every receipt verified`,
+);
+const trade = task.execute_trade;
+const receiptFile = join(dir, 'receipt.json');
+const receipt = spawnSync(process.execPath, [ect, 'ledger', 'get', trade.jti, '--receipt', '--dir', ledgerDir], {
+  encoding: 'utf8',
+});
+writeFileSync(receiptFile, receipt.stdout);
+const keyFile = join(ledgerDir, 'note.pub');
+console.log('check a receipt yourself (here: the execute_trade task), offline, with only the public note key:');
+console.log(
+  `$ ect ledger get ${trade.jti} --receipt --dir ${relative(process.cwd(), ledgerDir)} > ${relative(process.cwd(), receiptFile)}`,
+);
+console.log(
+  `$ ect ledger verify-receipt ${relative(process.cwd(), receiptFile)} --key ${relative(process.cwd(), keyFile)}`,
+);
+const checked = spawnSync(process.execPath, [ect, 'ledger', 'verify-receipt', receiptFile, '--key', keyFile], {
+  stdio: 'inherit',
+});
+console.log(`$ ect ledger verify --dir ${relative(process.cwd(), ledgerDir)}`);
+const whole = spawnSync(process.execPath, [ect, 'ledger', 'verify', '--dir', ledgerDir], { stdio: 'inherit' });
+const ledgerOk = unlogged.length === 0 && receipt.status === 0 && checked.status === 0 && whole.status === 0;
+if (!ledgerOk) console.log(`FAIL: ${unlogged.length} token(s) missing from the ledger, or a receipt did not verify`);
+process.exitCode = checks.every(([, ok]) => ok) && ledgerOk ? (status ?? 1) : 1;

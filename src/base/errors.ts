@@ -34,6 +34,7 @@ export type EctErrorCode =
   | 'ECT_DAG_TRUST_DOMAIN'
   | 'ECT_POLICY_REJECTED'
   | 'ECT_HEADER_LIMIT'
+  | 'ECT_BUSY'
   | 'ECT_KEY_INVALID'
   | 'ECT_SIGNING_FAILED'
   | 'ECT_SPAN_MISMATCH'
@@ -43,7 +44,20 @@ export type EctErrorCode =
   | 'ECT_LEDGER_PROOF_INVALID'
   | 'ECT_LEDGER_NOTE_INVALID'
   | 'ECT_LEDGER_CORRUPT'
-  | 'ECT_LEDGER_LOCKED';
+  | 'ECT_LEDGER_LOCKED'
+  | 'ECT_LEDGER_UNAVAILABLE'
+  | 'ECT_LEDGER_SPOOL_FULL'
+  | 'ECT_LEDGER_BAD_RESPONSE'
+  | 'ECT_LEDGER_RESPONSE_TOO_LARGE'
+  | 'ECT_AUDIT_SOURCE_SPEC_INVALID'
+  | 'ECT_AUDIT_SOURCE_UNREACHABLE'
+  | 'ECT_AUDIT_SOURCE_TIMEOUT'
+  | 'ECT_AUDIT_SOURCE_HTTP'
+  | 'ECT_AUDIT_SOURCE_TOO_LARGE'
+  | 'ECT_AUDIT_SOURCE_INVALID'
+  | 'ECT_AUDIT_SOURCE_LIMIT'
+  | 'ECT_AUDIT_TRACE_NOT_FOUND'
+  | 'ECT_AUDIT_TRACE_PARTIAL';
 
 /** Base class of every error this package throws on purpose. */
 export class EctError extends Error {
@@ -128,6 +142,11 @@ const LEDGER_STATUS: Partial<Record<EctErrorCode, number>> = {
   ECT_LEDGER_NOTE_INVALID: 422,
   ECT_LEDGER_CORRUPT: 500,
   ECT_LEDGER_LOCKED: 503,
+  ECT_LEDGER_UNAVAILABLE: 503,
+  ECT_LEDGER_SPOOL_FULL: 507,
+  // A ledger server read from (not this process) answered something unusable: a gateway's status.
+  ECT_LEDGER_BAD_RESPONSE: 502,
+  ECT_LEDGER_RESPONSE_TOO_LARGE: 502,
 };
 
 /**
@@ -140,6 +159,40 @@ export class EctLedgerError extends EctError {
   constructor(code: EctErrorCode, message: string, options: { index?: number; cause?: unknown } = {}) {
     super(code, message, { status: LEDGER_STATUS[code] ?? 400, cause: options.cause });
     this.index = options.index;
+  }
+}
+
+/** Default HTTP status of each audit-source failure, as a gateway in front of the backend would answer. */
+const AUDIT_SOURCE_STATUS: Partial<Record<EctErrorCode, number>> = {
+  ECT_AUDIT_SOURCE_SPEC_INVALID: 400,
+  ECT_AUDIT_SOURCE_UNREACHABLE: 502,
+  ECT_AUDIT_SOURCE_TIMEOUT: 504,
+  ECT_AUDIT_SOURCE_HTTP: 502,
+  ECT_AUDIT_SOURCE_TOO_LARGE: 502,
+  ECT_AUDIT_SOURCE_INVALID: 502,
+  ECT_AUDIT_SOURCE_LIMIT: 507,
+  ECT_AUDIT_TRACE_NOT_FOUND: 404,
+  ECT_AUDIT_TRACE_PARTIAL: 502,
+};
+
+/**
+ * A tracing backend an audit reads from (Jaeger's or Tempo's query API) failed or answered
+ * something unusable: a bad source specification, an unreachable host, a timeout, an HTTP error,
+ * an oversized or malformed answer, a search that cannot be paged within its bounds, an unknown or
+ * partial trace. `url` is the request's URL with any credentials removed; `httpStatus` is the
+ * backend's answer status when there was one.
+ */
+export class EctAuditSourceError extends EctError {
+  readonly url: string | undefined;
+  readonly httpStatus: number | undefined;
+  constructor(
+    code: EctErrorCode,
+    message: string,
+    options: { url?: string; httpStatus?: number; cause?: unknown } = {},
+  ) {
+    super(code, message, { status: AUDIT_SOURCE_STATUS[code] ?? 502, cause: options.cause });
+    this.url = options.url;
+    this.httpStatus = options.httpStatus;
   }
 }
 

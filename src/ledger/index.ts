@@ -28,8 +28,26 @@ export {
   type FileLedgerOptions,
   type AppendResult,
 } from './file-store.js';
-export { PgLedger, type PgLedgerOptions } from './pg-store.js';
+export { PgLedger, type PgLedgerOptions, type PgLedgerReadOptions } from './pg-store.js';
+export { RemoteLedger, type RemoteLedgerOptions, type RemoteHead } from './remote-store.js';
+export {
+  openLedgerForReading,
+  ledgerKind,
+  type LedgerReader,
+  type LedgerHead,
+  type LedgerKind,
+  type OpenForReadingOptions,
+  type LedgerReaderAuditOptions,
+} from './open.js';
 export { createLedgerServer, type LedgerServerOptions } from './server.js';
 export type { LedgerStore } from './store.js';
-export { auditLedger, type LedgerAudit, type LedgerProblem, type AuditLedgerOptions } from './audit-log.js';
+export {
+  auditLedger,
+  auditTiledLedger,
+  type LedgerAudit,
+  type LedgerProblem,
+  type AuditLedgerOptions,
+  type AuditTiledLedgerOptions,
+  type TiledLedgerSource,
+} from './audit-log.js';
 export { EctLedgerError } from '../base/errors.js';

@@ -7,7 +7,8 @@
  * transaction that first takes a transaction-scoped advisory lock, so appends from any number of
  * processes are serialised: indexes are gap-free, each checkpoint extends the previous one, and a
  * batch is acknowledged only once PostgreSQL has committed it (durable under its default
- * `synchronous_commit = on`). Every instance is given the same note key.
+ * `synchronous_commit = on`). Every instance is given the same note key. A reader
+ * ({@link PgLedger.openForReading}) needs only the public note key, and changes nothing.
  *
  * `pg` is an optional peer dependency, loaded when a PostgreSQL ledger is opened.
  */
@@ -21,9 +22,9 @@ import { grow, nodesRead, readerOverNodes, rightEdge, type NodePosition } from '
 import { emptyRoot, leafHash } from './merkle/hash.js';
 import { consistencyProof, inclusionProof } from './merkle/proofs.js';
 import { treeRoot, type NodeReader } from './merkle/range.js';
-import type { NoteSigner } from './note.js';
+import { NoteVerifier, type NoteSigner } from './note.js';
 import type { Receipt } from './receipt.js';
-import { encodeEntryBundle, hashesAtLevel, parseTilePath, TILE_HEIGHT, TILE_WIDTH } from './tiles.js';
+import { encodeEntryBundle, hashesAtLevel, parseTilePath, TILE_HEIGHT, TILE_WIDTH, type TileId } from './tiles.js';
 
 /** Options of {@link PgLedger.open}. */
 export interface PgLedgerOptions {
@@ -32,6 +33,19 @@ export interface PgLedgerOptions {
   /** The ledger's note key; its name is the origin. The same key on every instance. */
   signer: NoteSigner;
   /** Connections in the pool. Default 4. */
+  poolSize?: number;
+}
+
+/** Options of {@link PgLedger.openForReading}. */
+export interface PgLedgerReadOptions {
+  /** Connection string, e.g. `postgres://user@127.0.0.1:5432/db`. */
+  url: string;
+  /**
+   * The public note key to trust: every checkpoint read must be signed by it. Default the key the
+   * database names (which whoever can write the database could replace too).
+   */
+  verifier?: NoteVerifier;
+  /** Connections in the pool. Default 2. */
   poolSize?: number;
 }
 
@@ -66,12 +80,21 @@ const key = (p: NodePosition): string => `${p.level}/${p.index}`;
  * const { indexes } = await ledger.append(tokens);
  */
 export class PgLedger implements DagStore {
-  readonly signer: NoteSigner;
+  /** The key checkpoints are checked with; its name is the origin. */
+  readonly verifier: NoteVerifier;
+  readonly #signer: NoteSigner | undefined;
   readonly #pool: Pool;
 
-  private constructor(pool: Pool, signer: NoteSigner) {
+  private constructor(pool: Pool, verifier: NoteVerifier, signer: NoteSigner | undefined) {
     this.#pool = pool;
-    this.signer = signer;
+    this.verifier = verifier;
+    this.#signer = signer;
+  }
+
+  /** The note signing key; `ECT_LEDGER_LOCKED` for a ledger opened for reading. */
+  get signer(): NoteSigner {
+    if (this.#signer === undefined) throw new EctLedgerError('ECT_LEDGER_LOCKED', 'ledger was opened for reading');
+    return this.#signer;
   }
 
   /**
@@ -85,7 +108,7 @@ export class PgLedger implements DagStore {
     const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 4 });
     // An idle client losing its server must not crash the process: the next query reports it.
     pool.on('error', () => undefined);
-    const ledger = new PgLedger(pool, options.signer);
+    const ledger = new PgLedger(pool, options.signer.verifier, options.signer);
     try {
       await ledger.#transaction(async (client) => {
         await client.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
@@ -117,9 +140,42 @@ export class PgLedger implements DagStore {
     return ledger;
   }
 
+  /**
+   * Connects to an existing ledger for reading only: no table is created, nothing is written, and
+   * no signing key is needed. `ECT_LEDGER_NOT_FOUND` when the database holds no ledger.
+   *
+   * @example const ledger = await PgLedger.openForReading({ url, verifier: NoteVerifier.fromString(pub) });
+   */
+  static async openForReading(options: PgLedgerReadOptions): Promise<PgLedger> {
+    const { default: pg } = await import('pg');
+    const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 2 });
+    pool.on('error', () => undefined);
+    try {
+      const meta = await pool
+        .query<{ origin: string; verifier_key: string }>('SELECT origin, verifier_key FROM ect_ledger_meta')
+        .catch((error: unknown) => {
+          const code = (error as { code?: string }).code;
+          // 42P01: undefined_table; 3D000: no such database.
+          if (code === '42P01' || code === '3D000')
+            throw new EctLedgerError('ECT_LEDGER_NOT_FOUND', 'the database holds no ledger', { cause: error });
+          throw new EctLedgerError(
+            'ECT_LEDGER_UNAVAILABLE',
+            `cannot read the database: ${error instanceof Error ? error.message : String(error)}`,
+            { cause: error },
+          );
+        });
+      const row = meta.rows[0];
+      if (row === undefined) throw new EctLedgerError('ECT_LEDGER_NOT_FOUND', 'the database holds no ledger');
+      return new PgLedger(pool, options.verifier ?? NoteVerifier.fromString(row.verifier_key), undefined);
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+  }
+
   /** The public note key, `name+hash+base64`. */
   get verifierKey(): string {
-    return this.signer.verifier.toString();
+    return this.verifier.toString();
   }
 
   /**
@@ -132,11 +188,25 @@ export class PgLedger implements DagStore {
   }
 
   /**
+   * The latest checkpoint's note text as stored, its signature not checked (an audit reports a
+   * bad one instead of failing on it); `undefined` when there is none.
+   *
+   * @example await ledger.checkpointNote()
+   */
+  async checkpointNote(): Promise<string | undefined> {
+    const rows = await this.#pool.query<{ note: string }>(
+      'SELECT note FROM ect_ledger_checkpoints ORDER BY size DESC LIMIT 1',
+    );
+    return rows.rows[0]?.note;
+  }
+
+  /**
    * Appends a batch atomically; see {@link FileLedger.append} for what is refused.
    *
    * @example const { indexes, checkpoint } = await ledger.append(tokens);
    */
   async append(tokens: readonly string[]): Promise<AppendResult> {
+    const signer = this.signer;
     const entries = admit(tokens);
     if (entries.length === 0) return { indexes: [], checkpoint: (await this.head()).note };
     try {
@@ -193,7 +263,7 @@ export class PgLedger implements DagStore {
         const needed = nodesRead((read) => treeRoot(read, size)).filter((p) => !known.has(key(p)));
         for (const [k, hash] of await fetchNodes(client, needed)) known.set(k, hash);
         const root = treeRoot(readerOverNodes(known), size);
-        const note = signCheckpoint({ origin: this.signer.name, size, root }, this.signer);
+        const note = signCheckpoint({ origin: signer.name, size, root }, signer);
         await client.query('INSERT INTO ect_ledger_checkpoints (size, root, note) VALUES ($1, $2, $3)', [
           size,
           root,
@@ -316,18 +386,33 @@ export class PgLedger implements DagStore {
     const count = tile.level === 'entries' ? head.size : hashesAtLevel(head.size, tile.level * TILE_HEIGHT);
     const first = tile.index * TILE_WIDTH;
     if (Math.min(TILE_WIDTH, count - first) !== tile.width) return undefined;
+    const data = await this.tileAt(tile);
+    if (data === undefined) throw new EctLedgerError('ECT_LEDGER_CORRUPT', `${path} is incomplete in the database`);
+    return data;
+  }
+
+  /**
+   * A hash tile or entry bundle of any tree size the database holds, e.g. a partial tile of an
+   * older tree, which {@link PgLedger.resource} (the latest tree's paths only) does not serve;
+   * `undefined` when the database does not hold all of it.
+   *
+   * @example await ledger.tileAt({ level: 0, index: 0, width: 10 })
+   */
+  async tileAt(tile: TileId): Promise<Buffer | undefined> {
+    const first = tile.index * TILE_WIDTH;
     if (tile.level === 'entries') {
       const rows = await this.#pool.query<{ token: string }>(
         'SELECT token FROM ect_ledger_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx',
         [first, first + tile.width],
       );
+      if (rows.rows.length !== tile.width) return undefined;
       return encodeEntryBundle(rows.rows.map((r) => Buffer.from(r.token, 'latin1')));
     }
     const rows = await this.#pool.query<{ hash: Buffer }>(
       'SELECT hash FROM ect_ledger_nodes WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx',
       [tile.level * TILE_HEIGHT, first, first + tile.width],
     );
-    if (rows.rows.length !== tile.width) throw new EctLedgerError('ECT_LEDGER_CORRUPT', `tile ${path} is incomplete`);
+    if (rows.rows.length !== tile.width) return undefined;
     return Buffer.concat(rows.rows.map((r) => r.hash));
   }
 
@@ -356,7 +441,7 @@ export class PgLedger implements DagStore {
     const row = rows.rows[0];
     if (row === undefined) throw new EctLedgerError('ECT_LEDGER_CORRUPT', 'no checkpoint in the database');
     const head = { size: Number(row.size), root: row.root, note: row.note };
-    const checked = openCheckpoint(head.note, this.signer.verifier, this.signer.name);
+    const checked = openCheckpoint(head.note, this.verifier, this.verifier.name);
     if (checked.size !== head.size || !checked.root.equals(head.root)) {
       throw new EctLedgerError('ECT_LEDGER_CORRUPT', `checkpoint row ${head.size} does not match its signed note`);
     }

@@ -14,7 +14,10 @@ import { EctSigner } from '../token/sign.js';
 import { EctVerifier } from '../token/verify.js';
 import { type EctEnvConfig, type EctMode, fileSafe } from './config.js';
 import { EctSpanExporter, type EctSpanExporterOptions, type SpanExporterLike } from './export/span-exporter.js';
-import { TokenPipeline, type EctLoggerProvider, type SignedToken } from './export/token-pipeline.js';
+import { FileLedgerTarget } from '../ledger/forward/file-target.js';
+import { HttpLedgerTarget } from '../ledger/forward/http-target.js';
+import { LedgerSink, type LedgerSinkOptions } from './export/ledger-sink.js';
+import { TokenPipeline, type EctLoggerProvider, type SignedTokenConsumer } from './export/token-pipeline.js';
 import {
   type HookDeps,
   httpResponseHook,
@@ -48,16 +51,21 @@ export interface EctBridgeOptions {
   selector?: SpanSelector;
   ttlSeconds?: number;
   loggerProvider?: EctLoggerProvider;
-  /** Extra consumers of signed tokens (a ledger). */
-  tokenSinks?: readonly ((token: SignedToken) => void)[];
+  /** Extra consumers of signed tokens. */
+  tokenSinks?: readonly SignedTokenConsumer[];
+  /**
+   * The audit ledger every signed token is sent to, through a durable local spool (see
+   * {@link LedgerSink}); none by default. {@link createEctBridgeFromConfig} reads it from `ECT_LEDGER`.
+   */
+  ledger?: Omit<LedgerSinkOptions, 'stats'>;
   /** See {@link EctSpanProcessorOptions.maxLiveSpans}. */
   maxLiveSpans?: number;
   /** See {@link EctSpanProcessorOptions.maxKnownTokens}. */
   maxKnownTokens?: number;
   /**
    * Worker threads that sign the tokens signed after the request (batches, export; see
-   * {@link CryptoPool}) and, in record mode, verify incoming ones; 0 (the default, for now: see
-   * the README) does it all in the event loop. {@link defaultCryptoThreads} suits a dedicated host.
+   * {@link CryptoPool}) and, in record mode, verify incoming ones; 0 does it all in the event loop.
+   * Default {@link defaultCryptoThreads} (from the host's cores).
    */
   cryptoThreads?: number;
   /** Which responses carry the server span's token (see {@link ResponseTokenPolicy}). Default `sign`. */
@@ -70,6 +78,8 @@ export interface EctBridge extends HookDeps {
   /** Register it with the SDK before the exporting span processors. */
   readonly processor: EctSpanProcessor;
   readonly pipeline: TokenPipeline;
+  /** The ledger sink, when a ledger is configured. */
+  readonly ledger: LedgerSink | undefined;
   readonly verifier: EctVerifier;
   readonly signingKey: SigningKey;
   /**
@@ -118,16 +128,17 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
   const trustDomain = options.trustDomain ?? 'example.org';
   const audience = options.audience ?? [`spiffe://${trustDomain}`];
   const pool = new CryptoPool({
-    threads: options.cryptoThreads ?? 0,
+    threads: options.cryptoThreads ?? defaultCryptoThreads(),
     onFallback: (error, signatures) => stats.fail('crypto.fallbacks', error, signatures),
   });
   const verdicts = new IncomingVerdicts(options.maxKnownTokens);
+  const ledger = options.ledger === undefined ? undefined : new LedgerSink({ ...options.ledger, stats });
   const pipeline = new TokenPipeline({
     stats,
     pool,
     verdicts,
     ...(options.loggerProvider ? { loggerProvider: options.loggerProvider } : {}),
-    sinks: options.tokenSinks ?? [],
+    sinks: [...(options.tokenSinks ?? []), ...(ledger === undefined ? [] : [ledger])],
   });
   const signer = new EctSigner(options.signingKey, { draft: options.draft ?? '01' });
   const processor = new EctSpanProcessor({
@@ -153,20 +164,22 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
     frontiers: processor.frontiers,
     verifier,
     stats,
-    // Record mode lets a request through whatever its tokens' verdict: the signatures are checked
-    // in the pool, off the request path. Enforce mode checks them before the handler runs.
-    ...(mode === 'record' ? { deferVerification: pool } : {}),
+    // Signatures are checked in the pool, off the request path: record mode lets the request
+    // through whatever the verdict; enforce mode holds it until the verdict (installEnforcement).
+    deferVerification: pool,
   });
   const deps: HookDeps = {
     frontiers: processor.frontiers,
     propagator,
     stats,
     responseToken: options.responseToken ?? 'sign',
+    pool,
   };
   return {
     ...deps,
     mode,
     pipeline,
+    ledger,
     verifier,
     processor,
     signingKey: options.signingKey,
@@ -181,7 +194,13 @@ export function createEctBridge(options: EctBridgeOptions): EctBridge {
       return failures;
     },
     wrapExporter: (exporter, exporterOptions) =>
-      new EctSpanExporter(exporter, processor.tokens, { stats, pool, verdicts, ...exporterOptions }),
+      new EctSpanExporter(exporter, processor.tokens, {
+        stats,
+        pool,
+        verdicts,
+        resources: processor.resources,
+        ...exporterOptions,
+      }),
     httpInstrumentationConfig: (base) => {
       const next = (base as { responseHook?: unknown } | undefined)?.responseHook as Parameters<
         typeof httpResponseHook
@@ -250,10 +269,25 @@ export async function createEctBridgeFromConfig(
     ...(config.ttlSeconds === undefined ? {} : { ttlSeconds: config.ttlSeconds }),
     ...(config.cryptoThreads === undefined ? {} : { cryptoThreads: config.cryptoThreads }),
     responseToken: config.responseToken,
+    ...ledgerOf(config),
     // The span exporter looks tokens up when the batch processor exports: keep every span's token
     // until then, however long its queue is configured.
     maxKnownTokens: Math.max(8192, 4 * (config.batchSpanProcessor.maxQueueSize ?? 2048)),
     ...extra,
   });
   return bridge;
+}
+
+/** The ledger sink's settings for `ECT_LEDGER`, or nothing. */
+function ledgerOf(config: EctEnvConfig): Pick<EctBridgeOptions, 'ledger'> {
+  const setting = config.ledger;
+  if (setting.kind === 'none') return {};
+  return {
+    ledger: {
+      target: setting.kind === 'file' ? new FileLedgerTarget(setting.dir) : new HttpLedgerTarget(setting.url),
+      spoolRoot: config.spoolDir,
+      serviceName: config.serviceName,
+      ...(config.spoolMaxBytes === undefined ? {} : { maxSpoolBytes: config.spoolMaxBytes }),
+    },
+  };
 }

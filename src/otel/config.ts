@@ -34,6 +34,16 @@ export interface EctEnvConfig {
   cryptoThreads: number | undefined;
   /** Leave GenAI content attributes, already hashed into the tokens, out of exported spans. */
   dropGenAiContent: boolean;
+  /**
+   * `ECT_LEDGER`: the audit ledger signed tokens go to: `none`, `file:DIR` (a ledger directory,
+   * shared by the services of a machine) or an `http(s)://` ledger server. Default: the embedded
+   * `file:{home}/ledger` when `ECT_HOME` is set, else none.
+   */
+  ledger: LedgerSetting;
+  /** `ECT_LEDGER_SPOOL_DIR`: where tokens wait for the ledger (default `{home}/spool`). */
+  spoolDir: string;
+  /** `ECT_LEDGER_SPOOL_MAX_BYTES`: bytes spooled at most while the ledger is away (default 256 MiB). */
+  spoolMaxBytes: number | undefined;
   /** Also write spans and token log records as OTLP JSON lines here. */
   fileExportDir: string | undefined;
   tracesExporter: string;
@@ -48,6 +58,9 @@ export interface EctEnvConfig {
    */
   batchSpanProcessor: BatchSpanProcessorSettings;
 }
+
+/** Where signed tokens are kept: nowhere, a ledger directory, or a ledger server. */
+export type LedgerSetting = { kind: 'none' } | { kind: 'file'; dir: string } | { kind: 'http'; url: URL };
 
 /** The `OTEL_BSP_*` settings that are set and usable (the SDK's defaults apply to the rest). */
 export interface BatchSpanProcessorSettings {
@@ -103,6 +116,9 @@ export function configFromEnv(): EctEnvConfig {
     require: requirePolicyFromEnv(),
     responseToken: oneOf('ECT_RESPONSE_TOKEN', ['sign', 'traced', 'off'], 'sign'),
     dropGenAiContent: getBooleanFromEnv('ECT_DROP_GENAI_CONTENT'),
+    ledger: ledgerFromEnv(home),
+    spoolDir: resolve(getStringFromEnv('ECT_LEDGER_SPOOL_DIR') ?? join(home, 'spool')),
+    spoolMaxBytes: wholeNumberFromEnv('ECT_LEDGER_SPOOL_MAX_BYTES'),
     fileExportDir: fileExportDir === undefined ? undefined : resolve(fileExportDir),
     tracesExporter: (getStringFromEnv('OTEL_TRACES_EXPORTER') ?? 'otlp').toLowerCase(),
     logsExporter: (getStringFromEnv('OTEL_LOGS_EXPORTER') ?? 'otlp').toLowerCase(),
@@ -120,6 +136,27 @@ export function configFromEnv(): EctEnvConfig {
  */
 export function fileSafe(name: string): string {
   return name.replace(/[^A-Za-z0-9_.-]/g, '_');
+}
+
+function ledgerFromEnv(home: string): LedgerSetting {
+  const text = getStringFromEnv('ECT_LEDGER');
+  if (text === undefined) {
+    // The embedded ledger is the default of a service that was given a working folder.
+    return getStringFromEnv('ECT_HOME') === undefined ? { kind: 'none' } : { kind: 'file', dir: join(home, 'ledger') };
+  }
+  const lower = text.toLowerCase();
+  if (lower === 'none' || lower === 'off') return { kind: 'none' };
+  if (lower.startsWith('file:') && text.length > 5) return { kind: 'file', dir: resolve(text.slice(5)) };
+  if (lower.startsWith('http://') || lower.startsWith('https://')) {
+    try {
+      return { kind: 'http', url: new URL(text) };
+    } catch {
+      // reported below
+    }
+  }
+  throw new EctConfigError(
+    `ECT_LEDGER must be none, file:DIR or an http(s):// ledger server URL, not ${JSON.stringify(text)}`,
+  );
 }
 
 function oneOf<T extends string>(name: string, values: readonly T[], fallback: T): T {

@@ -1,4 +1,5 @@
 import type { Attributes, AttributeValue, HrTime, Link, SpanContext, SpanKind, SpanStatus } from '@opentelemetry/api';
+import type { SettlingResource } from './export/unsettled-resources.js';
 
 /**
  * The parts of an SDK span this package uses, typed structurally so the same processor and
@@ -16,7 +17,7 @@ export interface EctReadableSpan {
   readonly attributes: Attributes;
   readonly links: Link[];
   readonly ended: boolean;
-  readonly resource: { readonly attributes: Attributes };
+  readonly resource: { readonly attributes: Attributes } & SettlingResource;
 }
 
 /** A span that can still be written (in `onStart` and `onEnding`). */

@@ -13,11 +13,17 @@ export type EctCounter =
   | 'incoming.verified'
   | 'incoming.rejected'
   | 'incoming.missing'
+  | 'incoming.busy'
   | 'responses.tagged'
   | 'spans.untracked'
   | 'hooks.failed'
   | 'crypto.fallbacks'
-  | 'jwks.fetch_failed';
+  | 'jwks.fetch_failed'
+  | 'ledger.spooled'
+  | 'ledger.forwarded'
+  | 'ledger.rejected'
+  | 'ledger.dropped'
+  | 'ledger.retries';
 
 const DESCRIPTIONS: Record<EctCounter, string> = {
   'tokens.issued': 'ECTs issued (claims fixed) for spans',
@@ -31,11 +37,18 @@ const DESCRIPTIONS: Record<EctCounter, string> = {
   'incoming.verified': 'incoming Execution-Context tokens that verified',
   'incoming.rejected': 'incoming Execution-Context tokens that failed verification',
   'incoming.missing': 'requests without an Execution-Context token on a route that requires one (ECT_REQUIRE)',
+  'incoming.busy':
+    'requests refused with 503 in enforce mode because too many were already waiting for their tokens to be verified',
   'responses.tagged': 'responses that carried the server span token back',
   'spans.untracked': 'spans started past the live-span limit (spans that never end?), left without a token',
   'crypto.fallbacks': 'signatures a crypto pool worker could not make, made in the event loop instead',
   'jwks.fetch_failed':
     'fetches of the remote JWK Set (ECT_JWKS_URL) that failed: unreachable, timed out, too large or not a JWK Set',
+  'ledger.spooled': 'ECTs written to the local spool on their way to the ledger (ECT_LEDGER)',
+  'ledger.forwarded': 'spooled ECTs the ledger has taken (including ones it already had)',
+  'ledger.rejected': 'spooled ECTs the ledger refused for good (kept in the spool folder, rejected.jsonl)',
+  'ledger.dropped': 'ECTs that never reached the spool: spool full (ledger unreachable too long) or unusable',
+  'ledger.retries': 'ledger deliveries that failed (unreachable, overloaded) and will be retried',
   'hooks.failed': 'internal failures caught in a span processor, propagator or hook (never thrown into the app)',
 };
 

@@ -35,13 +35,19 @@ export interface CryptoPoolOptions {
   workerModule?: URL;
 }
 
+/** Most worker threads chosen by default: four sign tens of thousands of ES256 tokens a second. */
+const DEFAULT_MAX_THREADS = 4;
+
 /**
- * Worker threads the pool uses by default: one core stays with the event loop.
+ * Worker threads the pool uses by default (`ECT_CRYPTO_THREADS` unset): one core stays with the
+ * event loop, at most four go to the pool (the application keeps the rest); with a single core
+ * none, since a worker would only take turns with the event loop and add the messages' cost.
  *
- * @example defaultCryptoThreads() // 1 on a 2-core machine, 15 on 16 cores
+ * @example defaultCryptoThreads() // 0 on 1 core, 1 on 2 cores, 3 on 4, 4 on 16
  */
-export function defaultCryptoThreads(): number {
-  return Math.max(1, availableParallelism() - 1);
+export function defaultCryptoThreads(parallelism: number = availableParallelism()): number {
+  if (parallelism <= 1) return 0;
+  return Math.max(1, Math.min(DEFAULT_MAX_THREADS, parallelism - 1));
 }
 
 interface SignJob {

@@ -27,12 +27,13 @@
 //   BENCH_HTTP_ROUNDS (3), BENCH_HTTP_SECONDS (8), BENCH_HTTP_WARMUP_SECONDS (2), BENCH_HTTP_CONNECTIONS (10)
 //   BENCH_HTTP_CONFIGS (official,record,enforce; also: none = no OpenTelemetry at all,
 //     off = otel-ect/register with ECT_MODE=off,
-//     record0 / enforce0 = ECT_CRYPTO_THREADS=0, i.e. all cryptography in the event loop)
+//     record0 / enforce0 = ECT_CRYPTO_THREADS=0, i.e. all cryptography in the event loop;
+//     ledger = record with the embedded file ledger, ECT_LEDGER=file:…)
 //   BENCH_CHAIN_ROUNDS (2), BENCH_CHAIN_CONFIGS (official,record,enforce; '' skips the chain)
 //   BENCH_SERVICE_WORK_US (0: CPU the handler burns per request)
 //   ECT_CRYPTO_THREADS, ECT_RESPONSE_TOKEN: passed through to the bridged services (and printed)
 //   BENCH_SERVICE_NODE_ARGS: extra node options for the services, e.g. to profile record mode:
-//     BENCH_HTTP_CONFIGS=record BENCH_CHAIN_CONFIGS= BENCH_SERVICE_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' \
+//     BENCH_EXIT_GRACE_MS=5000 BENCH_HTTP_CONFIGS=record BENCH_CHAIN_CONFIGS= BENCH_SERVICE_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' \
 //       node test/bench/otel.bench.mjs --http-only && node test/bench/cpuprofile-top.mjs /tmp/prof/*.cpuprofile
 import { createPublicKey, sign as cryptoSign, verify as cryptoVerify, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -127,7 +128,7 @@ async function spanBench() {
     signingKey: key,
     issuer: ISSUER,
     loggerProvider: logs.getLoggerProvider(),
-    tokenSinks: [(t) => sampled.push(t.compact)],
+    tokenSinks: [{ push: (t) => sampled.push(t.compact) }],
     cryptoThreads: 0,
   });
   requests(new BasicTracerProvider({ spanProcessors: [sampler.processor] }).getTracer('bench'), 1);
@@ -362,6 +363,14 @@ const CONFIGS = {
   none: { name: 'no OpenTelemetry', preload: undefined, env: {}, bridge: false },
   record: { name: 'bridge, record', preload: 'otel-ect/register', env: { ECT_MODE: 'record' }, bridge: true },
   enforce: { name: 'bridge, enforce', preload: 'otel-ect/register', env: { ECT_MODE: 'enforce' }, bridge: true },
+  // With the embedded ledger (each token also spooled, then appended to a file ledger).
+  ledger: {
+    name: 'bridge, record, ECT_LEDGER=file:…',
+    preload: 'otel-ect/register',
+    env: { ECT_MODE: 'record' },
+    bridge: true,
+    ledger: true,
+  },
   record0: {
     name: 'bridge, record, ECT_CRYPTO_THREADS=0',
     preload: 'otel-ect/register',
@@ -423,6 +432,9 @@ async function startService(run, config, serviceName, extraEnv = {}) {
     // reached" is seen (and counted below): a service that drops spans exports less, and looks cheaper.
     OTEL_LOG_LEVEL: 'warn',
     ECT_HOME: run.home,
+    // ECT_HOME would make the embedded ledger the default: only the `ledger` configuration has it,
+    // so the others measure what they did before the ledger existed.
+    ECT_LEDGER: config.ledger ? `file:${join(run.home, 'ledger')}` : 'none',
     ECT_SIGNING_KEY_FILE: keyFile,
     ECT_JWKS_DIR: run.jwksDir,
     BENCH_SERVICE_WORK_ITERATIONS: String(run.workIterations ?? 0),

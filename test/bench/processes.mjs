@@ -75,8 +75,10 @@ export async function stopNode(proc, { graceMs = 5000, settle } = {}) {
     let timer;
     const grace = new Promise((r) => (timer = setTimeout(r, graceMs)));
     await Promise.race([exited, grace, settle?.() ?? exited]);
-    // A settled export is enough; give the process a moment to exit by itself, then kill it.
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 300))]);
+    // A settled export is enough; give the process a moment to exit by itself (longer when it
+    // writes a CPU profile on exit: BENCH_EXIT_GRACE_MS), then kill it.
+    const exitGrace = Number(process.env.BENCH_EXIT_GRACE_MS ?? 300);
+    await Promise.race([exited, new Promise((r) => setTimeout(r, exitGrace))]);
     clearTimeout(timer);
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGKILL');

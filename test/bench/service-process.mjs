@@ -20,6 +20,7 @@ export async function startService(config, home, { nodeArgs = [] } = {}) {
   );
   Object.assign(env, {
     ECT_HOME: home,
+    ECT_LEDGER: 'none',
     OTEL_SERVICE_NAME: `bench-${config.id}`,
     OTEL_TRACES_EXPORTER: 'none',
     OTEL_LOGS_EXPORTER: 'none',

@@ -2,7 +2,8 @@
  * The independent check: a ledger written by our code, served as static C2SP resources, is read
  * by a Go program built on golang.org/x/mod/sumdb/note, transparency-dev/formats/log and
  * transparency-dev/merkle (test/ledger/go), which recomputes the root from the entry bundles,
- * checks every hash tile, the signed checkpoint, receipts and consistency proofs.
+ * checks every hash tile, the signed checkpoint, receipts and consistency proofs — also the receipts
+ * and proofs that a remote reader (RemoteLedger) computes from a ledger server's tiles.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,10 +11,20 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AddressInfo } from 'node:net';
+import { claimsOf } from '../../src/ledger/entry.js';
 import { FileLedger } from '../../src/ledger/file-store.js';
+import { NoteVerifier } from '../../src/ledger/note.js';
+import { RemoteLedger } from '../../src/ledger/remote-store.js';
+import { createLedgerServer } from '../../src/ledger/server.js';
+import { sharedIssuer } from '../helpers/ect.js';
 import { tilePath, tilesOfTree } from '../../src/ledger/tiles.js';
 import type { Receipt } from '../../src/ledger/receipt.js';
+import { collectExport } from '../helpers/export.js';
 import { makeTokens } from '../helpers/ledger.js';
+import { openLedgerForReading } from '../../src/ledger/open.js';
+import { runWorkflows, startWorkflow, stopWorkflow } from '../helpers/workflow.js';
+import { READY_TIMEOUT_MS } from './helpers.js';
 
 const buildScript = fileURLToPath(new URL('../ledger/go/build.sh', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'ect-ledger-go-'));
@@ -133,6 +144,84 @@ describe('independent Go check of the ledger', () => {
     expect(foreign.checkpoint.ok).toBe(false);
     ledger.close();
   }, 120_000);
+});
+
+describe('independent Go check of a remote reader', () => {
+  it('agrees with the receipts and consistency proofs computed from a ledger server’s tiles', async () => {
+    const origin = 'go-check.example/remote';
+    const ledger = FileLedger.openSync({ dir: join(work, 'remote'), origin });
+    const checkpoints: string[] = [];
+    for (const batch of [makeTokens(30), bulkTokens(1200)]) {
+      ledger.appendSync(batch);
+      checkpoints.push(ledger.checkpoint);
+    }
+    const server = createLedgerServer({ store: ledger, keys: sharedIssuer().resolver });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const reader = await openLedgerForReading(url, { key: ledger.verifierKey });
+      const receipts: Receipt[] = [];
+      for (const index of [0, 29, 255, 256, 1229]) receipts.push(await reader.receipt(index));
+      const remote = RemoteLedger.open({ url, verifier: NoteVerifier.fromString(ledger.verifierKey) });
+      const consistency = [
+        {
+          old_checkpoint: checkpoints[0],
+          new_checkpoint: checkpoints[1],
+          proof: (await remote.consistencyProof(30)).map((h) => h.toString('base64')),
+        },
+      ];
+      const root = join(work, 'served-remote');
+      serve(ledger, root);
+      const report = goCheck({ root, verifier_key: ledger.verifierKey, origin, receipts, consistency });
+      expect(report.checkpoint).toEqual({ ok: true });
+      expect(report.receipts).toEqual(receipts.map(() => ({ ok: true })));
+      expect(report.consistency).toEqual([{ ok: true }]);
+      const forged = goCheck({
+        root,
+        verifier_key: ledger.verifierKey,
+        origin,
+        receipts: [{ ...receipts[1], leaf_index: 28 }],
+        consistency: [],
+      });
+      expect(forged.receipts?.[0]?.ok).toBe(false);
+    } finally {
+      server.close();
+      ledger.close();
+    }
+  }, 120_000);
+});
+
+describe('the embedded ledger of a bridged workflow (what `npm run demo` runs)', () => {
+  it('holds every exported token, with receipts the Go check verifies', async () => {
+    // Six services sharing ECT_HOME: ECT_LEDGER defaults to file:$ECT_HOME/ledger for each.
+    const workflow = await startWorkflow({ dir: join(work, 'workflow'), readyTimeoutMs: READY_TIMEOUT_MS });
+    try {
+      await runWorkflows(workflow, 2);
+    } finally {
+      await stopWorkflow(workflow);
+    }
+    const { tokens } = await collectExport(workflow);
+    const ledger = FileLedger.openSync({ dir: join(workflow.home, 'ledger'), readOnly: true });
+    try {
+      expect(ledger.size).toBe(tokens.length);
+      const receipts = tokens.map((token) => {
+        const index = ledger.indexesOf(claimsOf(token).jti)[0];
+        expect(index, 'every exported token is in the ledger').toBeDefined();
+        return ledger.receipt(index as number);
+      });
+      expect(receipts.map((r) => r.token).sort()).toEqual([...tokens].sort());
+      const root = join(work, 'workflow-served');
+      serve(ledger, root);
+      const origin = ledger.verifierKey.split('+')[0];
+      const report = goCheck({ root, verifier_key: ledger.verifierKey, origin, receipts, consistency: [] });
+      expect(report.checkpoint).toEqual({ ok: true });
+      expect(report.root_matches).toEqual({ ok: true });
+      expect(report.tiles).toEqual({ ok: true });
+      expect(report.receipts).toEqual(receipts.map(() => ({ ok: true })));
+    } finally {
+      ledger.close();
+    }
+  }, 180_000);
 });
 
 function chunk<T>(items: readonly T[], size: number): T[][] {

@@ -2,7 +2,8 @@
  * The PostgreSQL ledger against a real PostgreSQL server (Debian's package, started by
  * test/ledger/pg/postgres.sh on a temporary data directory on 127.0.0.1): the same tree, tiles and
  * receipts as the file store; concurrent writers from several processes stay gap-free,
- * duplicate-free and consistent; a server crash mid-load loses no acknowledged entry.
+ * duplicate-free and consistent; a server crash mid-load loses no acknowledged entry; the read
+ * commands (`ect ledger get|proof|consistency|key|verify --store postgres://…`) answer as on files.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,9 +19,11 @@ import { claimsOf } from '../../src/ledger/entry.js';
 import { FileLedger } from '../../src/ledger/file-store.js';
 import { leafHash, readerOverLeaves, treeRoot, verifyConsistency } from '../../src/ledger/merkle/index.js';
 import { NoteSigner } from '../../src/ledger/note.js';
+import { openLedgerForReading } from '../../src/ledger/open.js';
 import { PgLedger } from '../../src/ledger/pg-store.js';
 import { verifyReceipt } from '../../src/ledger/receipt.js';
 import { tilePath, tilesOfTree } from '../../src/ledger/tiles.js';
+import { ect } from '../helpers/cli.js';
 import { makeTokens } from '../helpers/ledger.js';
 
 const script = fileURLToPath(new URL('../ledger/pg/postgres.sh', import.meta.url));
@@ -202,4 +205,92 @@ describe('PostgreSQL ledger', () => {
     expect(checkpoints.length).toBeGreaterThan(writers * 5);
     await ledger.close();
   }, 180_000);
+
+  it('answers the read commands as the file store does, reading with only the public note key', async () => {
+    const url = await freshDatabase('read_commands');
+    const origin = 'pg.example/read';
+    const signer = NoteSigner.generate(origin);
+    const writer = await PgLedger.open({ url, signer });
+    const dir = join(work, 'read-file');
+    const file = FileLedger.openSync({ dir, origin });
+    const tokens = makeTokens(300);
+    for (const batch of [tokens.slice(0, 40), tokens.slice(40)]) {
+      await writer.append(batch);
+      file.appendSync(batch);
+    }
+    file.close();
+    const key = signer.verifier.toString();
+
+    const reader = await openLedgerForReading(url);
+    expect(reader.kind).toBe('postgres');
+    expect(await reader.verifierKey()).toBe(key);
+    expect((await reader.head()).size).toBe(300);
+    // Pinned: what is appended after the first read is not seen by this reader.
+    await writer.append(makeTokens(1));
+    expect(isEctError(await reader.entry(300).catch((e: unknown) => e), 'ECT_LEDGER_NOT_FOUND')).toBe(true);
+    expect(verifyReceipt(await reader.receipt(299), signer.verifier).size).toBe(300);
+    await reader.close();
+    const readOnly = await PgLedger.openForReading({ url });
+    expect(isEctError(await readOnly.append(makeTokens(1)).catch((e: unknown) => e), 'ECT_LEDGER_LOCKED')).toBe(true);
+    await readOnly.close();
+
+    const fileRuns = async (args: string[]) => ect(['ledger', ...args, '--dir', dir]);
+    const pgRuns = async (args: string[]) => ect(['ledger', ...args, '--store', url, '--key', key]);
+    const jti = claimsOf(tokens[9] as string).jti;
+    for (const args of [
+      ['get', '7', '--json'],
+      ['get', jti, '--json'],
+      ['proof', '3', '--size', '40', '--json'],
+      ['proof', '299', '--size', '300', '--json'],
+      ['consistency', '40', '300', '--json'],
+    ]) {
+      const [a, b] = [await fileRuns(args), await pgRuns(args)];
+      expect(b, args.join(' ')).toEqual(a);
+      expect(b.code).toBe(0);
+    }
+    const receipt = await pgRuns(['get', '260', '--receipt']);
+    expect(JSON.parse(receipt.stdout).checkpoint.startsWith(`${origin}\n301\n`)).toBe(true);
+    expect((await ect(['ledger', 'verify-receipt', '--key', key], receipt.stdout)).code).toBe(0);
+    expect(JSON.parse((await ect(['ledger', 'key', '--store', url, '--json'])).stdout)).toEqual({ key, origin });
+    const verified = await ect(['ledger', 'verify', '--store', url, '--key', key, '--json']);
+    expect(verified.code).toBe(0);
+    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, entries: 301, checkpointSize: 301, origin });
+    const stranger = NoteSigner.generate(origin).verifier.toString();
+    expect((await ect(['ledger', 'get', '1', '--store', url, '--key', stranger])).code).toBe(1);
+    expect((await ect(['ledger', 'verify', '--store', url, '--key', stranger])).code).toBe(1);
+
+    // Tampering with the database: verify names the first broken index.
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(
+      "UPDATE ect_ledger_entries SET token = overlay(token placing 'A' from 20 for 1) WHERE idx = 270 AND substr(token, 20, 1) <> 'A'",
+    );
+    await client.query(
+      "UPDATE ect_ledger_entries SET token = overlay(token placing 'B' from 20 for 1) WHERE idx = 270 AND substr(token, 20, 1) = 'A'",
+    );
+    const broken = await ect(['ledger', 'verify', '--store', url, '--key', key, '--json']);
+    expect(broken.code).toBe(1);
+    expect(JSON.parse(broken.stdout).firstBrokenIndex).toBe(270);
+    await client.query('UPDATE ect_ledger_nodes SET hash = $1 WHERE level = 0 AND idx = 12', [Buffer.alloc(32)]);
+    const earlier = JSON.parse((await ect(['ledger', 'verify', '--store', url, '--key', key, '--json'])).stdout);
+    expect(earlier.firstBrokenIndex).toBe(12);
+    expect(earlier.problems[0]).toMatchObject({ where: 'tile/0/000', code: 'ECT_LEDGER_CORRUPT' });
+    await client.end();
+    await writer.close();
+
+    // A database without a ledger: a usage problem, nothing created.
+    const empty = await freshDatabase('no_ledger');
+    expect((await ect(['ledger', 'get', '0', '--store', empty])).code).toBe(2);
+    const check = new pg.Client({ connectionString: empty });
+    await check.connect();
+    expect((await check.query("SELECT to_regclass('ect_ledger_meta') AS t")).rows[0]).toEqual({ t: null });
+    await check.end();
+    const codeOf = (url: string) =>
+      PgLedger.openForReading({ url }).then(
+        (opened) => opened.close().then(() => 'opened'),
+        (e: unknown) => (isEctError(e) ? e.code : String(e)),
+      );
+    expect(await codeOf(server.replace(/\/postgres$/, '/no_such_database'))).toBe('ECT_LEDGER_NOT_FOUND');
+    expect(await codeOf(`postgres://ect@127.0.0.1:${await freePort()}/postgres`)).toBe('ECT_LEDGER_UNAVAILABLE');
+  }, 60_000);
 });

@@ -2,9 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { EctLedgerError, isEctError } from '../../base/errors.js';
 import { loadVerificationKeysFrom } from '../../keys/files.js';
-import { auditLedger } from '../../ledger/audit-log.js';
 import { defaultLedgerDir, FileLedger } from '../../ledger/file-store.js';
 import { NoteSigner, NoteVerifier } from '../../ledger/note.js';
+import { ledgerKind, openLedgerForReading, type LedgerReader } from '../../ledger/open.js';
 import { PgLedger } from '../../ledger/pg-store.js';
 import { createLedgerServer } from '../../ledger/server.js';
 import type { LedgerStore } from '../../ledger/store.js';
@@ -17,25 +17,67 @@ interface DirOption {
   json?: boolean;
 }
 
+interface ReadOptions extends DirOption {
+  store?: string;
+  key?: string;
+}
+
 const DIR_HELP = 'ledger directory (default $ECT_HOME/ledger, ECT_HOME defaulting to .ect)';
+const STORE_HELP =
+  'the ledger: file:DIR, postgres://… or http(s)://ledger-server (default file:$ECT_HOME/ledger; --dir DIR is file:DIR)';
+const KEY_HELP =
+  "the ledger's public note key (name+hash+base64) or a file holding it: the checkpoint must be signed by it";
+
+/** The store string of a read command: --store, or --dir as its file: shorthand. */
+function storeSpec(options: ReadOptions): string {
+  if (options.dir !== undefined && options.store !== undefined) throw new UsageError('give --store or --dir, not both');
+  const spec = options.dir === undefined ? (options.store ?? `file:${defaultLedgerDir()}`) : `file:${options.dir}`;
+  if (ledgerKind(spec) === undefined) throw new UsageError('--store is file:DIR, postgres://… or http(s)://…');
+  return spec;
+}
+
+/**
+ * Runs a read command on the ledger the options name. A ledger that cannot be opened is a usage
+ * problem (exit 2); an entry, size or proof that is not there or does not check, and a checkpoint
+ * not signed by --key, are an invalid answer (exit 1).
+ */
+async function readLedger(
+  io: CliIo,
+  setExit: (code: number) => void,
+  options: ReadOptions,
+  run: (ledger: LedgerReader) => Promise<void>,
+): Promise<void> {
+  const spec = storeSpec(options);
+  const key = options.key === undefined ? undefined : readVerifierKey(options.key).toString();
+  let reader: LedgerReader;
+  try {
+    reader = await openLedgerForReading(spec, key === undefined ? {} : { key });
+  } catch (error) {
+    if (isEctError(error)) throw new UsageError(error.message);
+    throw error;
+  }
+  try {
+    await run(reader);
+  } catch (error) {
+    if (!isEctError(error) || !INVALID_ANSWERS.has(error.code)) throw error;
+    reportInvalid(io, options.json, error.code, error.message);
+    setExit(EXIT.invalid);
+  } finally {
+    await reader.close();
+  }
+}
+
+const INVALID_ANSWERS: ReadonlySet<string> = new Set([
+  'ECT_LEDGER_NOT_FOUND',
+  'ECT_LEDGER_NOTE_INVALID',
+  'ECT_LEDGER_PROOF_INVALID',
+]);
 
 function openLedger(options: DirOption & { origin?: string }): FileLedger {
   return FileLedger.openSync({
     dir: options.dir ?? defaultLedgerDir(),
     ...(options.origin === undefined ? {} : { origin: options.origin }),
   });
-}
-
-function withLedger<T>(options: DirOption, run: (ledger: FileLedger) => T): T {
-  if (!existsSync(options.dir ?? defaultLedgerDir()))
-    throw new UsageError(`no ledger at ${options.dir ?? defaultLedgerDir()}`);
-  // Read-only: no writer lock, so reads work while `ect ledger serve` appends.
-  const ledger = FileLedger.openSync({ dir: options.dir ?? defaultLedgerDir(), readOnly: true });
-  try {
-    return run(ledger);
-  } finally {
-    ledger.close();
-  }
 }
 
 function nonNegative(text: string, what: string): number {
@@ -60,6 +102,8 @@ export function ledgerCommand(io: CliIo, setExit: (code: number) => void): Comma
   const out = (json: boolean | undefined, value: unknown, text: string) => {
     io.stdout(json ? `${JSON.stringify(value)}\n` : text.endsWith('\n') ? text : `${text}\n`);
   };
+  const withReader = (options: ReadOptions, run: (log: LedgerReader) => Promise<void>) =>
+    readLedger(io, setExit, options, run);
 
   ledger
     .command('append')
@@ -122,44 +166,44 @@ export function ledgerCommand(io: CliIo, setExit: (code: number) => void): Comma
     .command('get')
     .description('print a token by leaf index or jti; with --receipt, its receipt (JSON)')
     .argument('<index|jti>', 'leaf index (a number) or jti')
+    .option('--store <spec>', STORE_HELP)
     .option('--dir <dir>', DIR_HELP)
+    .option('--key <key|file>', KEY_HELP)
     .option('--receipt', 'print the receipt: token, leaf index, inclusion proof, signed checkpoint')
     .option('--json', 'machine-readable output')
-    .action((key: string, options: DirOption & { receipt?: boolean }) => {
-      withLedger(options, (log) => {
-        const indexes = /^[0-9]+$/.test(key) ? [nonNegative(key, 'index')] : log.indexesOf(key);
-        const found = indexes.filter((index) => index < log.size);
-        if (found.length === 0) {
-          reportInvalid(io, options.json, 'ECT_LEDGER_NOT_FOUND', `no entry ${key}`);
-          setExit(EXIT.invalid);
-          return;
-        }
+    .action((key: string, options: ReadOptions & { receipt?: boolean }) =>
+      withReader(options, async (log) => {
+        const { size } = await log.head();
+        const indexes = /^[0-9]+$/.test(key) ? [nonNegative(key, 'index')] : await log.indexesOf(key);
+        const found = indexes.filter((index) => index < size);
+        if (found.length === 0) throw new EctLedgerError('ECT_LEDGER_NOT_FOUND', `no entry ${key}`);
         for (const index of found) {
-          if (options.receipt) io.stdout(`${JSON.stringify(log.receipt(index))}\n`);
-          else out(options.json, { leaf_index: index, token: log.entry(index) }, log.entry(index));
+          if (options.receipt) io.stdout(`${JSON.stringify(await log.receipt(index))}\n`);
+          else {
+            const token = await log.entry(index);
+            out(options.json, { leaf_index: index, token }, token);
+          }
         }
-      });
-    });
+      }),
+    );
 
   ledger
     .command('proof')
     .description('inclusion proof of a leaf in the tree of the given size (default: the latest)')
     .argument('<index>', 'leaf index')
     .option('--size <n>', 'tree size (default: the latest checkpoint)')
+    .option('--store <spec>', STORE_HELP)
     .option('--dir <dir>', DIR_HELP)
+    .option('--key <key|file>', KEY_HELP)
     .option('--json', 'machine-readable output')
-    .action((indexText: string, options: DirOption & { size?: string }) => {
-      withLedger(options, (log) => {
-        const index = nonNegative(indexText, 'index');
-        const size = options.size === undefined ? log.size : nonNegative(options.size, '--size');
-        const proof = notFoundAsInvalid(io, options.json, setExit, () => log.inclusionProof(index, size));
-        if (proof === undefined) return;
-        const hashes = proof.map((h) => h.toString('base64'));
-        out(
-          options.json,
-          { leaf_index: index, tree_size: size, root: log.rootAt(size).toString('base64'), inclusion_proof: hashes },
-          hashes.join('\n'),
-        );
+    .action((indexText: string, options: ReadOptions & { size?: string }) => {
+      const index = nonNegative(indexText, 'index');
+      const wanted = options.size === undefined ? undefined : nonNegative(options.size, '--size');
+      return withReader(options, async (log) => {
+        const size = wanted ?? (await log.head()).size;
+        const hashes = (await log.inclusionProof(index, size)).map((h) => h.toString('base64'));
+        const root = (await log.rootAt(size)).toString('base64');
+        out(options.json, { leaf_index: index, tree_size: size, root, inclusion_proof: hashes }, hashes.join('\n'));
       });
     });
 
@@ -168,22 +212,23 @@ export function ledgerCommand(io: CliIo, setExit: (code: number) => void): Comma
     .description('consistency proof from the tree of <old> entries to the tree of [new] (default: the latest)')
     .argument('<old>', 'older tree size')
     .argument('[new]', 'newer tree size')
+    .option('--store <spec>', STORE_HELP)
     .option('--dir <dir>', DIR_HELP)
+    .option('--key <key|file>', KEY_HELP)
     .option('--json', 'machine-readable output')
-    .action((oldText: string, newText: string | undefined, options: DirOption) => {
-      withLedger(options, (log) => {
-        const oldSize = nonNegative(oldText, 'old size');
-        const newSize = newText === undefined ? log.size : nonNegative(newText, 'new size');
-        const proof = notFoundAsInvalid(io, options.json, setExit, () => log.consistencyProof(oldSize, newSize));
-        if (proof === undefined) return;
-        const hashes = proof.map((h) => h.toString('base64'));
+    .action((oldText: string, newText: string | undefined, options: ReadOptions) => {
+      const oldSize = nonNegative(oldText, 'old size');
+      const wanted = newText === undefined ? undefined : nonNegative(newText, 'new size');
+      return withReader(options, async (log) => {
+        const newSize = wanted ?? (await log.head()).size;
+        const hashes = (await log.consistencyProof(oldSize, newSize)).map((h) => h.toString('base64'));
         out(
           options.json,
           {
             old_size: oldSize,
             new_size: newSize,
-            old_root: log.rootAt(oldSize).toString('base64'),
-            new_root: log.rootAt(newSize).toString('base64'),
+            old_root: (await log.rootAt(oldSize)).toString('base64'),
+            new_root: (await log.rootAt(newSize)).toString('base64'),
             consistency_proof: hashes,
           },
           hashes.join('\n'),
@@ -193,48 +238,67 @@ export function ledgerCommand(io: CliIo, setExit: (code: number) => void): Comma
 
   ledger
     .command('key')
-    .description("print the ledger's public note key (name+hash+base64): what receipts are checked with")
+    .description(
+      "print the ledger's public note key (name+hash+base64): what receipts are checked with; a ledger server does not publish it, so there --key is checked against its checkpoint and printed",
+    )
+    .option('--store <spec>', STORE_HELP)
     .option('--dir <dir>', DIR_HELP)
+    .option('--key <key|file>', KEY_HELP)
     .option('--json', 'machine-readable output')
-    .action((options: DirOption) => {
-      withLedger(options, (log) =>
-        out(options.json, { key: log.verifierKey, origin: log.signer.name }, log.verifierKey),
-      );
-    });
+    .action((options: ReadOptions) =>
+      withReader(options, async (log) => {
+        const key = await log.verifierKey();
+        if (key === undefined)
+          throw new UsageError(
+            'a ledger server does not publish its note key: ask its operator, and check it with --key',
+          );
+        const { origin } = await log.head();
+        out(options.json, { key, origin }, key);
+      }),
+    );
 
   ledger
     .command('verify')
     .description(
-      'recompute the whole tree from the entries, check every stored tile, index and the signed checkpoint; names the first broken index; exit 0 valid, 1 invalid',
+      'recompute the whole tree from the entries, check every stored tile (and, in a directory, every index) and the signed checkpoint; names the first broken index; exit 0 valid, 1 invalid',
     )
+    .option('--store <spec>', STORE_HELP)
     .option('--dir <dir>', DIR_HELP)
-    .option('--key <key|file>', "trusted public note key (default: the ledger's own note.pub)")
+    .option('--key <key|file>', "trusted public note key (default: the ledger's own; required for a ledger server)")
     .option('--json', 'machine-readable output')
-    .action((options: DirOption & { key?: string }) => {
-      const dir = options.dir ?? defaultLedgerDir();
-      if (!existsSync(dir)) throw new UsageError(`no ledger at ${dir}`);
-      const tty = !options.json && process.stderr.isTTY === true;
-      const audit = auditLedger(dir, {
-        ...(options.key === undefined ? {} : { verifierKey: readVerifierKey(options.key).toString() }),
-        ...(tty
-          ? { onProgress: (done, total) => io.stderr(`\rverifying: ${Math.floor((100 * done) / Math.max(total, 1))}%`) }
-          : {}),
+    .action((options: ReadOptions) => {
+      if (ledgerKind(storeSpec(options)) === 'http' && options.key === undefined)
+        throw new UsageError(
+          "verifying a ledger server needs --key: its read paths do not carry the ledger's note key",
+        );
+      return withReader(options, async (log) => {
+        const tty = !options.json && process.stderr.isTTY === true;
+        const audit = await log.audit(
+          tty
+            ? {
+                onProgress: (done, total) =>
+                  io.stderr(`\rverifying: ${Math.floor((100 * done) / Math.max(total, 1))}%`),
+              }
+            : {},
+        );
+        if (tty) io.stderr('\n');
+        setExit(audit.ok ? EXIT.ok : EXIT.invalid);
+        if (options.json) {
+          io.stdout(`${JSON.stringify(audit)}\n`);
+          return;
+        }
+        const lines = [
+          `verdict: ${audit.ok ? 'VALID' : 'INVALID'} (${audit.entries} entries, checkpoint size ${audit.checkpointSize ?? '?'}, origin ${audit.origin ?? '?'})`,
+        ];
+        if (options.key === undefined)
+          lines.push(
+            `note key: the ledger's own (${log.kind === 'file' ? 'note.pub' : 'as the database records it'}); pass --key to check against a key you trust`,
+          );
+        if (audit.firstBrokenIndex !== undefined) lines.push(`first broken index: ${audit.firstBrokenIndex}`);
+        for (const p of audit.problems)
+          lines.push(`  FAIL ${p.index === undefined ? '' : `at ${p.index} `}${p.where}: ${p.code}: ${p.message}`);
+        io.stdout(`${lines.join('\n')}\n`);
       });
-      if (tty) io.stderr('\n');
-      setExit(audit.ok ? EXIT.ok : EXIT.invalid);
-      if (options.json) {
-        io.stdout(`${JSON.stringify(audit)}\n`);
-        return;
-      }
-      const lines = [
-        `verdict: ${audit.ok ? 'VALID' : 'INVALID'} (${audit.entries} entries, checkpoint size ${audit.checkpointSize ?? '?'}, origin ${audit.origin ?? '?'})`,
-      ];
-      if (options.key === undefined)
-        lines.push("note key: the ledger's own note.pub (pass --key to check against a key you trust)");
-      if (audit.firstBrokenIndex !== undefined) lines.push(`first broken index: ${audit.firstBrokenIndex}`);
-      for (const p of audit.problems)
-        lines.push(`  FAIL ${p.index === undefined ? '' : `at ${p.index} `}${p.where}: ${p.code}: ${p.message}`);
-      io.stdout(`${lines.join('\n')}\n`);
     });
 
   ledger
@@ -332,20 +396,4 @@ export function ledgerCommand(io: CliIo, setExit: (code: number) => void): Comma
 function reportInvalid(io: CliIo, json: boolean | undefined, code: string, message: string): void {
   if (json) io.stdout(`${JSON.stringify({ valid: false, code, message })}\n`);
   else io.stderr(`invalid: ${code}: ${message}\n`);
-}
-
-function notFoundAsInvalid<T>(
-  io: CliIo,
-  json: boolean | undefined,
-  setExit: (code: number) => void,
-  run: () => T,
-): T | undefined {
-  try {
-    return run();
-  } catch (error) {
-    if (!isEctError(error, 'ECT_LEDGER_NOT_FOUND')) throw error;
-    reportInvalid(io, json, error.code, error.message);
-    setExit(EXIT.invalid);
-    return undefined;
-  }
 }

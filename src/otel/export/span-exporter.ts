@@ -9,6 +9,7 @@ import type { TokenLookup } from '../processor/token-registry.js';
 import type { VerdictLookup } from '../propagation/incoming-verdicts.js';
 import type { EctReadableSpan } from '../span-types.js';
 import { EctStats } from '../stats.js';
+import type { UnsettledResources } from './unsettled-resources.js';
 
 /** The exporter interface both SDK lines share, structurally. */
 export interface SpanExporterLike<S> {
@@ -27,6 +28,11 @@ export interface EctSpanExporterOptions {
   pool?: CryptoPool;
   /** Verdicts on incoming tokens that came after their span ended (`EctSpanProcessor.verdicts`). */
   verdicts?: VerdictLookup;
+  /**
+   * Resources of started spans still waiting for asynchronous attributes
+   * (`EctSpanProcessor.resources`): a shutdown waits for them, see {@link UnsettledResources}.
+   */
+  resources?: UnsettledResources;
 }
 
 // Spans tagged per turn of the event loop: at most ~32 signatures (~0.7 ms) between yields.
@@ -46,6 +52,12 @@ export class EctSpanExporter<S extends EctReadableSpan> implements SpanExporterL
   readonly #verdicts: VerdictLookup | undefined;
   readonly #stats: EctStats;
   readonly #dropContent: boolean;
+  readonly #resources: UnsettledResources | undefined;
+  /**
+   * Batches taken from the SDK and not yet handed to the inner exporter (being tagged or signed),
+   * each settled once it is handed over.
+   */
+  readonly #inFlight = new Set<Promise<void>>();
 
   constructor(inner: SpanExporterLike<S>, tokens: TokenLookup, options: EctSpanExporterOptions = {}) {
     this.#inner = inner;
@@ -54,9 +66,23 @@ export class EctSpanExporter<S extends EctReadableSpan> implements SpanExporterL
     this.#pool = options.pool ?? new CryptoPool({ threads: 0 });
     this.#verdicts = options.verdicts;
     this.#dropContent = options.dropHashedContent ?? false;
+    this.#resources = options.resources;
   }
 
   export(spans: S[], resultCallback: (result: ExportResult) => void): void {
+    let handedOver!: () => void;
+    const inFlight = new Promise<void>((resolve) => {
+      handedOver = resolve;
+    });
+    this.#inFlight.add(inFlight);
+    this.#tagThenExport(spans, (count, tagged) => {
+      this.#inFlight.delete(inFlight);
+      handedOver();
+      this.#exportTagged(count, tagged, resultCallback);
+    });
+  }
+
+  #tagThenExport(spans: S[], exportTagged: (count: number, tagged: S[]) => void): void {
     // BatchSpanProcessor may call export from inside the `end()` of the span that filled its batch,
     // on the application's request path. Signing the batch's unsigned tokens there would stall that
     // request (512 × ~20 µs), so tagging starts on a later turn and yields between slices.
@@ -87,7 +113,7 @@ export class EctSpanExporter<S extends EctReadableSpan> implements SpanExporterL
         this.#stats.fail('hooks.failed', error);
         for (; next < spans.length; next++) tagged[next] = spans[next]!;
       }
-      if (signing.length === 0) this.#exportTagged(spans.length, tagged, resultCallback);
+      if (signing.length === 0) exportTagged(spans.length, tagged);
       else {
         // Every promise here settles (failures are counted and leave the span untagged); should one
         // not, the batch still goes out as far as it was tagged, so the SDK is always answered.
@@ -95,7 +121,7 @@ export class EctSpanExporter<S extends EctReadableSpan> implements SpanExporterL
           .catch((error: unknown) => this.#stats.fail('hooks.failed', error))
           .finally(() => {
             for (let i = 0; i < spans.length; i++) tagged[i] ??= spans[i]!;
-            this.#exportTagged(spans.length, tagged, resultCallback);
+            exportTagged(spans.length, tagged);
           });
       }
     };
@@ -119,12 +145,36 @@ export class EctSpanExporter<S extends EctReadableSpan> implements SpanExporterL
     }
   }
 
-  shutdown(): Promise<void> {
-    return this.#inner.shutdown();
+  /**
+   * Hands every batch still on its way to the inner exporter over to it, then shuts it down.
+   * `BatchSpanProcessor.shutdown` flushes only the spans still in its queue, then shuts its
+   * exporter down: a batch it had already taken is not waited for. Such a batch may be waiting for
+   * the resource's asynchronous attributes (before the SDK calls `export`) or being tagged here
+   * (signing leftover tokens: a crypto pool round trip); shut down under it, an OTLP JSON file
+   * exporter refuses it and the batch is lost. So this waits for both first.
+   */
+  async shutdown(): Promise<void> {
+    await this.#handedOver();
+    await this.#inner.shutdown();
   }
 
-  forceFlush(): Promise<void> {
-    return this.#inner.forceFlush?.() ?? Promise.resolve();
+  /** Hands every batch still on its way over to the inner exporter, then flushes it. */
+  async forceFlush(): Promise<void> {
+    await this.#handedOver();
+    await this.#inner.forceFlush?.();
+  }
+
+  /** Settles once every batch the SDK has taken so far is in the inner exporter's hands. */
+  async #handedOver(): Promise<void> {
+    if (this.#resources !== undefined) {
+      await this.#resources.settled();
+      // The SDK calls `export` for a batch that waited on the resource a few microtasks after it
+      // settles: all of them have run by the next turn.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    // Each batch is handed over once tagged: its signatures always settle (a failure is counted
+    // and leaves the span without `ect.token`).
+    while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
   }
 
   #withToken(span: S, index = 0): S | Promise<{ index: number; span: S }> {

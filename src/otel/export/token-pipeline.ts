@@ -57,12 +57,23 @@ export interface SignedToken {
   readonly issued: IssuedToken;
 }
 
+/**
+ * A consumer of signed tokens besides the log records (the ledger sink): `push` is called in issue
+ * order and must not throw or block (a throw is a counted drop); the pipeline's flush and shutdown
+ * wait for the consumer's, after handing it everything.
+ */
+export interface SignedTokenConsumer {
+  push(token: SignedToken): void;
+  forceFlush?(): Promise<void>;
+  shutdown?(): Promise<void>;
+}
+
 /** Options of {@link TokenPipeline}. */
 export interface TokenPipelineOptions {
   /** Where token log records go. Default: the global logger provider (api-logs or api ≥ 1.10). */
   loggerProvider?: EctLoggerProvider;
-  /** Extra consumers of signed tokens, called in issue order; a throwing one is a counted drop. */
-  sinks?: readonly ((token: SignedToken) => void)[];
+  /** Extra consumers of signed tokens, fed in issue order; a throwing one is a counted drop. */
+  sinks?: readonly SignedTokenConsumer[];
   /** Tokens waiting at most; beyond, new ones are dropped and counted. Default 65,536. */
   maxQueueSize?: number;
   /**
@@ -94,7 +105,7 @@ export interface TokenPipelineOptions {
 export class TokenPipeline implements TokenSink {
   readonly stats: EctStats;
   readonly #loggerProvider: EctLoggerProvider | undefined;
-  readonly #sinks: readonly ((token: SignedToken) => void)[];
+  readonly #sinks: readonly SignedTokenConsumer[];
   readonly #maxQueue: number;
   readonly #maxBatch: number;
   readonly #delay: number;
@@ -150,6 +161,7 @@ export class TokenPipeline implements TokenSink {
       clearTimeout(timer);
     }
     this.#flushNow();
+    await this.#settleSinks('forceFlush');
   }
 
   /**
@@ -160,7 +172,18 @@ export class TokenPipeline implements TokenSink {
     this.#flushNow();
     this.#stopped = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    await this.#pool.close();
+    await Promise.all([this.#pool.close(), this.#settleSinks('shutdown')]);
+  }
+
+  /** Runs the sinks' flush or shutdown; a failing one is counted, never thrown. */
+  async #settleSinks(step: 'forceFlush' | 'shutdown'): Promise<void> {
+    await Promise.all(
+      this.#sinks.map((sink) =>
+        Promise.resolve()
+          .then(() => sink[step]?.())
+          .catch((error: unknown) => this.stats.fail('hooks.failed', error)),
+      ),
+    );
   }
 
   #flushNow(): void {
@@ -242,7 +265,7 @@ export class TokenPipeline implements TokenSink {
       this.#emit(issued, compact);
       for (const sink of this.#sinks) {
         try {
-          sink({ compact, jti: issued.pending.jti, issued });
+          sink.push({ compact, jti: issued.pending.jti, issued });
         } catch (error) {
           this.stats.fail('tokens.export_dropped', error);
         }

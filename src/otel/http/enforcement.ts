@@ -6,7 +6,7 @@ import { context as otelContext, type Span, trace } from '@opentelemetry/api';
 import { ATTR, EVENT, EXECUTION_CONTEXT_HEADER } from '../../base/conventions.js';
 import { EctError } from '../../base/errors.js';
 import type { EctMode } from '../config.js';
-import { INCOMING_CARRIER, incomingFailures } from '../propagation/context-keys.js';
+import { INCOMING_CARRIER, incomingFailures, incomingVerdict } from '../propagation/context-keys.js';
 import type { EctPropagator } from '../propagation/propagator.js';
 import type { EctStats } from '../stats.js';
 import { REQUIRE_NONE, type RequirePolicy, tokenRequired } from './require-policy.js';
@@ -22,14 +22,35 @@ export interface EnforcementOptions {
   require?: RequirePolicy;
   /** Where missing tokens are counted (`incoming.missing`); share the bridge's. */
   stats?: EctStats;
+  /**
+   * Enforce mode with a crypto pool: requests held at most at once while their tokens are checked
+   * in the pool's worker threads; one more is answered `503` with code `ECT_BUSY` (counted as
+   * `incoming.busy`). Default {@link DEFAULT_MAX_WAITING}.
+   */
+  maxWaiting?: number;
 }
+
+/**
+ * Requests held at once by default: a worker checks an ES256 signature in ~0.1 ms, so 1,024 held
+ * requests are about a tenth of a second of one worker's work; beyond that the pool is not keeping
+ * up and queueing more would only add latency and memory.
+ */
+export const DEFAULT_MAX_WAITING = 1024;
 
 /** How a server hands a request over: with a response object, a bare socket, or an HTTP/2 stream. */
 type Door = 'exchange' | 'socket' | 'stream' | 'session';
 /** What emits: an HTTP/1 server, an HTTP/2 server, or an HTTP/2 server session. */
 type Emitter = 'http1' | 'http2' | 'session';
 type Emit = (this: unknown, event: string | symbol, ...args: unknown[]) => boolean;
-type Settings = { propagator: EctPropagator; mode: EctMode; require: RequirePolicy; stats: EctStats | undefined };
+type Settings = {
+  propagator: EctPropagator;
+  mode: EctMode;
+  require: RequirePolicy;
+  stats: EctStats | undefined;
+  maxWaiting: number;
+  /** Requests held now, waiting for their verdict. */
+  waiting: number;
+};
 /** The part of `ServerResponse` / `Http2ServerResponse` a refusal needs. */
 type Answerable = {
   headersSent: boolean;
@@ -37,7 +58,14 @@ type Answerable = {
   end(body: string): unknown;
 };
 /** The part of `IncomingMessage` / `Http2ServerRequest` the guard reads. */
-type RequestLike = { headers: IncomingHttpHeaders; url?: string; stream?: http2.ServerHttp2Stream };
+type RequestLike = {
+  headers: IncomingHttpHeaders;
+  url?: string;
+  stream?: http2.ServerHttp2Stream;
+  destroyed?: boolean;
+};
+/** A refusal, a pending verdict (the first failure, if any), or undefined to let the request in now. */
+type Check = EctError | Promise<EctError | undefined> | undefined;
 
 /**
  * Every event by which a Node server hands a request to application code. `request`,
@@ -91,7 +119,12 @@ let checkedStreams = new WeakSet<object>();
  *
  * Install it before the HTTP instrumentation wraps `Server.prototype.emit` (`startEctNodeSdk`
  * does): the guard then runs inside the instrumentation's server span, reuses the propagator's
- * verification (with its replay check), and the span records the refusal. At the other doors, or
+ * verification (with its replay check), and the span records the refusal. When the propagator
+ * checks signatures in a crypto pool, a `request` whose tokens are still being checked is held:
+ * its listeners are not called (its body stays unread) until the verdict, while the event loop
+ * serves other requests; then it goes in (in its server span's context) or is refused. At most
+ * `maxWaiting` are held at once; past that a request is answered `503`
+ * `{"error":"execution_context_busy","code":"ECT_BUSY",…}`. At the other doors, or
  * installed after the instrumentation, it verifies by itself (without a replay check). One
  * configuration per process: a later call replaces an earlier one. The uninstaller leaves the
  * wrappers in place, passing everything through.
@@ -104,6 +137,8 @@ export function installEnforcement(propagator: EctPropagator, options: Enforceme
     mode: options.mode ?? 'enforce',
     require: options.require ?? REQUIRE_NONE,
     stats: options.stats,
+    maxWaiting: options.maxWaiting ?? DEFAULT_MAX_WAITING,
+    waiting: 0,
   };
   // Record mode with nothing required has nothing to do at the doors: leave `emit` alone (and a
   // guard left by an earlier call passes everything through).
@@ -153,7 +188,14 @@ function wrapEmit(proto: object, emitter: Emitter): void {
     const settings = current;
     if (settings !== undefined && typeof event === 'string') {
       const door = doorOf(event, emitter);
-      if (door !== undefined && !admit(settings, door, args)) return true;
+      if (door !== undefined) {
+        const admitted = admit(settings, door, args);
+        if (admitted === false) return true;
+        if (admitted !== true) {
+          hold(settings, admitted, args, () => original.apply(this, [event, ...args]));
+          return true;
+        }
+      }
     }
     return original.apply(this, [event, ...args]);
   };
@@ -163,9 +205,9 @@ function wrapEmit(proto: object, emitter: Emitter): void {
 
 /**
  * Checks one request at its door (`args`: the emit's arguments after the event name); answers it
- * and returns false when it must not go in.
+ * and returns false when it must not go in, or returns the pending verdict it must wait for.
  */
-function admit(settings: Settings, door: Door, args: unknown[]): boolean {
+function admit(settings: Settings, door: Door, args: unknown[]): boolean | Promise<EctError | undefined> {
   if (door === 'session') {
     // `ServerHttp2Session` is not exported either: its prototype comes with the first session.
     wrapEmit(Object.getPrototypeOf(args[0]) as object, 'session');
@@ -186,7 +228,8 @@ function admit(settings: Settings, door: Door, args: unknown[]): boolean {
     headers = request.headers;
     target = request.url;
   }
-  const refusal = check(settings, headers, target);
+  const refusal = check(settings, headers, target, door === 'exchange');
+  if (refusal instanceof Promise) return refusal;
   if (refusal === undefined) {
     if (door === 'stream') checkedStreams.add(args[0] as object);
     return true;
@@ -197,8 +240,11 @@ function admit(settings: Settings, door: Door, args: unknown[]): boolean {
   return false;
 }
 
-/** The reason to refuse a request, or undefined to let it in (record mode: always undefined). */
-function check(settings: Settings, headers: IncomingHttpHeaders, target: string | undefined): EctError | undefined {
+/**
+ * The reason to refuse a request, its pending verdict (only where `canWait`: a door with a
+ * response to answer later), or undefined to let it in (record mode: always undefined).
+ */
+function check(settings: Settings, headers: IncomingHttpHeaders, target: string | undefined, canWait: boolean): Check {
   const values = headers[EXECUTION_CONTEXT_HEADER];
   const active = otelContext.active();
   // Extracted from this very request by the propagator inside the HTTP instrumentation: the
@@ -214,7 +260,60 @@ function check(settings: Settings, headers: IncomingHttpHeaders, target: string 
     return undefined;
   }
   if (settings.mode !== 'enforce') return undefined;
-  return extracted ? incomingFailures(active)[0] : settings.propagator.verifyValues(values).failures[0];
+  const pending = extracted ? incomingVerdict(active) : undefined;
+  // Not extracted from this request by the propagator (or a door that cannot wait): checked here.
+  if (!extracted || (pending !== undefined && !canWait)) return settings.propagator.verifyValues(values).failures[0];
+  const refusal = incomingFailures(active)[0];
+  if (refusal !== undefined) return refusal;
+  // Signatures being checked in the crypto pool (the verdict never rejects).
+  return pending?.then((failures) => failures[0]);
+}
+
+/**
+ * Holds a request until its verdict: then lets it in (`proceed`, in the context it came with, the
+ * server span's) or refuses it. Past `maxWaiting` held requests it is answered 503 at once.
+ */
+function hold(
+  settings: Settings,
+  verdict: Promise<EctError | undefined>,
+  args: unknown[],
+  proceed: () => unknown,
+): void {
+  const request = args[0] as RequestLike;
+  const response = args[1] as Answerable & { destroyed?: boolean };
+  if (settings.waiting >= settings.maxWaiting) {
+    settings.stats?.add('incoming.busy');
+    answer(
+      response,
+      new EctError('ECT_BUSY', `${settings.maxWaiting} requests are already waiting for their tokens' verdict`, {
+        status: 503,
+      }),
+      'execution_context_busy',
+    );
+    return;
+  }
+  settings.waiting++;
+  const active = otelContext.active();
+  const decide = (refusal: EctError | undefined) => {
+    settings.waiting--;
+    // The caller went away meanwhile: nobody to answer, and no handler for a closed exchange.
+    if (request.destroyed === true || response.destroyed === true) return;
+    if (refusal !== undefined) {
+      answer(response, refusal);
+      return;
+    }
+    try {
+      otelContext.with(active, proceed);
+    } catch (error) {
+      // A listener that throws would have thrown out of `emit`, uncaught: it still does.
+      process.nextTick(() => {
+        throw error;
+      });
+    }
+  };
+  verdict.then(decide, (error: unknown) =>
+    decide(new EctError('ECT_MALFORMED', error instanceof Error ? error.message : String(error))),
+  );
 }
 
 function isBlank(values: string | string[] | undefined): values is undefined {
@@ -223,16 +322,17 @@ function isBlank(values: string | string[] | undefined): values is undefined {
   return lines.every((line) => line.split(',').every((item) => item.trim() === ''));
 }
 
-function bodyOf(refusal: EctError): string {
-  return JSON.stringify({ error: 'execution_context_rejected', ...refusal.toJSON() });
+function bodyOf(refusal: EctError, error = 'execution_context_rejected'): string {
+  return JSON.stringify({ error, ...refusal.toJSON() });
 }
 
-function answer(response: Answerable, refusal: EctError): void {
-  const body = bodyOf(refusal);
+function answer(response: Answerable, refusal: EctError, error?: string): void {
+  const body = bodyOf(refusal, error);
   if (!response.headersSent) {
     response.writeHead(refusal.status, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),
+      ...(refusal.status === 503 ? { 'retry-after': 1 } : {}),
     });
   }
   response.end(body);

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Span } from '@opentelemetry/api';
 import { ATTR, EVENT, EXECUTION_CONTEXT_HEADER } from '../../base/conventions.js';
+import type { CryptoPool } from '../../token/crypto-pool.js';
 import type { FrontierTracker } from '../processor/frontier-tracker.js';
 import type { EctPropagator } from '../propagation/propagator.js';
 import type { EctStats } from '../stats.js';
@@ -15,7 +16,21 @@ export interface HookDeps {
   stats: EctStats;
   /** Which responses carry the server span's token. Default `sign`. */
   responseToken?: ResponseTokenPolicy;
+  /**
+   * Where the response token is signed: with worker threads, the response head is held (the
+   * application's writes queued) until a worker signed it, at most `responseSignWaitMs`, then it
+   * is signed in the event loop. Without one (or `threads: 0`), in the event loop at once.
+   */
+  pool?: CryptoPool;
+  /** How long a response head waits for the pool's signature before it is signed in the event loop. Default 50 ms. */
+  responseSignWaitMs?: number;
 }
+
+/**
+ * Default of {@link HookDeps.responseSignWaitMs}: far above a worker's round trip (well under a
+ * millisecond), far below a client's patience; reached only when the pool is swamped.
+ */
+export const RESPONSE_SIGN_WAIT_MS = 50;
 
 /**
  * Which responses carry the server span's token (the one signature made on the request path):
@@ -43,32 +58,127 @@ type WriteHead = ServerResponse['writeHead'];
 
 /**
  * Server side: issues the server span's token when the response head is written (explicitly, or
- * implicitly by the first `write`/`end`, which Node routes through `writeHead`) and sets it as the
- * `Execution-Context` response header, so the caller can name the callee's outcome.
+ * implicitly by the first `write`/`end`) and sets it as the `Execution-Context` response header,
+ * so the caller can name the callee's outcome. With a crypto pool ({@link HookDeps.pool}) the
+ * head waits for a worker's signature (see {@link holdHeadForSignature}); else it is signed here.
  *
  * @example tagServerResponse(deps, span, response) // inside instrumentation-http's responseHook
  */
 export function tagServerResponse(deps: HookDeps, span: Span, response: ServerResponse): void {
+  if (deps.pool?.offThread === true) {
+    holdHeadForSignature(deps, deps.pool, span, response);
+    return;
+  }
   const original = response.writeHead as WriteHead;
   const tagged = function writeHead(this: ServerResponse, ...args: Parameters<WriteHead>) {
     guard(deps.stats, () => {
       if (this.headersSent) return;
       const token = deps.frontiers.issueNow(span as unknown as EctWritableSpan, { http_status: args[0] });
       if (token === undefined) return;
-      const compact = token.compact();
-      const headers = args.find((a) => typeof a === 'object' && a !== null);
-      // Raw header arrays bypass setHeader(); append to them instead.
-      if (Array.isArray(headers)) {
-        if (Array.isArray(headers[0])) (headers as unknown as string[][]).push([EXECUTION_CONTEXT_HEADER, compact]);
-        else (headers as unknown as string[]).push(EXECUTION_CONTEXT_HEADER, compact);
-      } else {
-        this.setHeader(EXECUTION_CONTEXT_HEADER, compact);
-      }
-      deps.stats.add('responses.tagged');
+      setToken(
+        deps,
+        this,
+        token.compact(),
+        args.find((a) => typeof a === 'object' && a !== null),
+      );
     });
     return original.apply(this, args);
   };
   response.writeHead = tagged as WriteHead;
+}
+
+function setToken(deps: HookDeps, response: ServerResponse, compact: string, headers: unknown): void {
+  // Raw header arrays bypass setHeader(); append to them instead.
+  if (Array.isArray(headers)) {
+    if (Array.isArray(headers[0])) (headers as unknown as string[][]).push([EXECUTION_CONTEXT_HEADER, compact]);
+    else (headers as unknown as string[]).push(EXECUTION_CONTEXT_HEADER, compact);
+  } else {
+    response.setHeader(EXECUTION_CONTEXT_HEADER, compact);
+  }
+  deps.stats.add('responses.tagged');
+}
+
+/** The response methods that write the head: explicitly, or implicitly before the first byte. */
+const HEAD_WRITERS = ['writeHead', 'write', 'end', 'flushHeaders'] as const;
+type HeadWriter = (typeof HEAD_WRITERS)[number];
+type AnyMethod = (this: ServerResponse, ...args: unknown[]) => unknown;
+
+/** What a held call returns at once, as the real one would have. */
+function heldResult(name: HeadWriter, response: ServerResponse): unknown {
+  return name === 'write' ? true : name === 'flushHeaders' ? undefined : response;
+}
+
+/**
+ * The response token signed in the crypto pool. The first call that would write the head
+ * (`writeHead`, `write`, `end`, `flushHeaders`: Node writes it implicitly before the first byte)
+ * issues the token and, unless it is signed already, holds: that call and every later one of
+ * these are queued (`write` answers true, `end` the response) and replayed in order once a worker
+ * signed the token, or after `responseSignWaitMs` once the event loop signed it. The head cannot
+ * be held inside `writeHead` alone: `end` goes on to send the body right after its implicit
+ * `writeHead` returns. Until the replay `headersSent` is false and `setHeader` still works; a call
+ * that throws on replay (an invalid header) throws on a later turn, uncaught.
+ */
+function holdHeadForSignature(deps: HookDeps, pool: CryptoPool, span: Span, response: ServerResponse): void {
+  const originals = {} as Record<HeadWriter, AnyMethod>;
+  for (const name of HEAD_WRITERS) originals[name] = response[name] as unknown as AnyMethod;
+  /** Calls queued while the pool signs; undefined when not holding. */
+  let held: [HeadWriter, unknown[]][] | undefined;
+  let decided = false;
+
+  /** The first call that writes the head: true if it is held. */
+  const decide = (name: HeadWriter, args: unknown[]): boolean => {
+    decided = true;
+    const token = guard(deps.stats, () =>
+      deps.frontiers.issueNow(span as unknown as EctWritableSpan, {
+        http_status: (name === 'writeHead' ? args[0] : response.statusCode) as number,
+      }),
+    );
+    if (token === undefined) return false;
+    const headers = name === 'writeHead' ? args.find((a) => typeof a === 'object' && a !== null) : undefined;
+    if (token.signed || !pool.offThread) {
+      guard(deps.stats, () => setToken(deps, response, token.compact(), headers));
+      return false;
+    }
+    held = [[name, args]];
+    let timer: NodeJS.Timeout | undefined;
+    const release = (compact: () => string) => {
+      const calls = held;
+      if (calls === undefined) return;
+      held = undefined;
+      clearTimeout(timer);
+      guard(deps.stats, () => setToken(deps, response, compact(), headers));
+      for (const [method, callArgs] of calls) {
+        try {
+          originals[method].apply(response, callArgs);
+        } catch (error) {
+          // It would have been thrown into the application's call, which has returned long ago.
+          process.nextTick(() => {
+            throw error;
+          });
+        }
+      }
+    };
+    // The event loop signs if the pool has not within the bound (the pool's signature, should it
+    // come later, is not used: the token keeps the first one).
+    timer = setTimeout(() => release(() => token.compact()), deps.responseSignWaitMs ?? RESPONSE_SIGN_WAIT_MS);
+    pool.sign(token).then(
+      (compact) => release(() => compact),
+      () => release(() => token.compact()),
+    );
+    return true;
+  };
+
+  for (const name of HEAD_WRITERS) {
+    const original = originals[name];
+    (response as unknown as Record<HeadWriter, AnyMethod>)[name] = function headWriter(this: ServerResponse, ...args) {
+      if (held !== undefined) {
+        held.push([name, args]);
+        return heldResult(name, this);
+      }
+      if (!decided && !this.headersSent && decide(name, args)) return heldResult(name, this);
+      return original.apply(this, args);
+    };
+  }
 }
 
 /**

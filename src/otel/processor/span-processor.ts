@@ -2,6 +2,7 @@ import type { Context } from '@opentelemetry/api';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { EctSigner } from '../../token/sign.js';
 import { incomingFailures, incomingVerdict } from '../propagation/context-keys.js';
+import { UnsettledResources } from '../export/unsettled-resources.js';
 import { IncomingVerdicts, recordIncomingFailures, type VerdictLookup } from '../propagation/incoming-verdicts.js';
 import type { EctReadableSpan, EctWritableSpan } from '../span-types.js';
 import { EctStats, guard } from '../stats.js';
@@ -63,6 +64,8 @@ export class EctSpanProcessor implements SpanProcessor {
   readonly tokens: TokenLookup;
   /** Verdicts on incoming tokens that arrived after their server span ended, for the exporters. */
   readonly verdicts: VerdictLookup;
+  /** Resources of started spans still waiting for asynchronous attributes, for the exporters' shutdown. */
+  readonly resources = new UnsettledResources();
   readonly #verdicts: IncomingVerdicts;
   readonly #sink: TokenSink | undefined;
 
@@ -96,6 +99,7 @@ export class EctSpanProcessor implements SpanProcessor {
   /** SDK hook: assigns the `jti` and the start predecessors; records refused incoming tokens. */
   onStart(span: EctWritableSpan, parentContext: Context): void {
     guard(this.stats, () => {
+      this.resources.note(span.resource);
       this.frontiers.start(span, parentContext);
       if (span.parentSpanContext?.isRemote !== true) return;
       recordIncomingFailures(span, incomingFailures(parentContext));

@@ -61,10 +61,10 @@ export interface EctPropagatorOptions {
   /** Where failures are counted; share the processor's. Default a new one. */
   stats?: EctStats;
   /**
-   * Record mode: check incoming signatures in this pool's worker threads instead of on the request
-   * path. The server span then starts with the tokens as received (parsed, shape-checked), and
-   * their verdict is recorded on the span, or added at export if it comes after the span ended
-   * (src/otel/DESIGN.md §3). Leave it unset in enforce mode: there the verdict precedes the handler.
+   * Check incoming signatures in this pool's worker threads instead of on the request path. The
+   * server span then starts with the tokens as received (parsed, shape-checked), and their verdict
+   * is recorded on the span, or added at export if it comes after the span ended (src/otel/DESIGN.md
+   * §3). In enforce mode `installEnforcement` holds the request until that verdict.
    */
   deferVerification?: CryptoPool;
   /**

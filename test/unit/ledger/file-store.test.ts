@@ -1,4 +1,4 @@
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isEctError } from '../../../src/base/errors.js';
@@ -155,5 +155,20 @@ describe('FileLedger read-only', () => {
     expect(await codeOf(() => FileLedger.openSync({ dir: join(dir, 'none'), readOnly: true }))).toBe(
       'ECT_LEDGER_NOT_FOUND',
     );
+  });
+
+  it('needs only the public note key: a copy without note.key reads, and has no signer', async () => {
+    const dir = tempDir();
+    const writer = FileLedger.openSync({ dir, origin: 'copy.example/ledger' });
+    writer.appendSync(tokens.slice(0, 5));
+    writer.close();
+    const copy = tempDir();
+    cpSync(dir, copy, { recursive: true });
+    rmSync(join(copy, 'note.key'));
+    const reader = FileLedger.openSync({ dir: copy, readOnly: true });
+    expect(reader.verifierKey).toBe(writer.verifierKey);
+    expect(verifyReceipt(reader.receipt(4), reader.verifier).index).toBe(4);
+    expect(await codeOf(() => reader.signer)).toBe('ECT_LEDGER_LOCKED');
+    reader.close();
   });
 });

@@ -2,8 +2,21 @@ import { generateKeyPairSync } from 'node:crypto';
 import { compactVerify } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateSigningKey } from '../../../src/keys/index.js';
-import { CryptoPool, type DraftVersion, type EctAlgorithm, EctSigner, PendingEct } from '../../../src/token/index.js';
+import {
+  CryptoPool,
+  defaultCryptoThreads,
+  type DraftVersion,
+  type EctAlgorithm,
+  EctSigner,
+  PendingEct,
+} from '../../../src/token/index.js';
 import { decodePart, expectAcceptedBoth, makeIssuer, validClaims, verifyOptions } from '../../helpers/ect.js';
+
+describe('defaultCryptoThreads: the pool size when ECT_CRYPTO_THREADS is unset', () => {
+  it('none on one core; else one core stays with the event loop, at most 4 threads', () => {
+    expect([1, 2, 3, 4, 5, 8, 16, 64].map((cores) => defaultCryptoThreads(cores))).toEqual([0, 1, 2, 3, 4, 4, 4, 4]);
+  });
+});
 
 describe('CryptoPool: batched worker threads', () => {
   const pool2 = new CryptoPool({ threads: 2 });

@@ -29,6 +29,8 @@ export const AUDIT_CODE = {
   ledgerDiffers: 'ECT_AUDIT_LEDGER_DIFFERS',
   /** The ledger's entries do not hash to its signed checkpoint's root. */
   ledgerRoot: 'ECT_AUDIT_LEDGER_ROOT',
+  /** The ledger could not be read (unreachable server, database error, missing entry bundle). */
+  ledgerUnreadable: 'ECT_AUDIT_LEDGER_UNREADABLE',
   /** The ledger's checkpoint does not verify with the note key. */
   ledgerCheckpoint: 'ECT_AUDIT_LEDGER_CHECKPOINT',
   /** A receipt the ledger serves does not verify. */

@@ -118,7 +118,7 @@ export async function readLedger(options: LedgerStageOptions): Promise<LedgerOut
   } catch (error) {
     findings.fail(
       'ledger-inclusion',
-      isEctError(error) ? error.code : 'ECT_LEDGER_CORRUPT',
+      isEctError(error) ? error.code : AUDIT_CODE.ledgerUnreadable,
       `${where}: ${messageOf(error)}`,
       [],
     );
@@ -193,7 +193,7 @@ export async function readLedger(options: LedgerStageOptions): Promise<LedgerOut
   } catch (error) {
     findings.fail(
       'ledger-inclusion',
-      isEctError(error) ? error.code : 'ECT_LEDGER_CORRUPT',
+      isEctError(error) ? error.code : AUDIT_CODE.ledgerUnreadable,
       `${where}: entry ${tree.size}: ${messageOf(error)}`,
       [],
       [],

@@ -202,3 +202,17 @@ describe('a ledger server as the source (GET /checkpoint, /tile/entries/…, /v1
     expect(fromLedger.report.nodes.map((x) => x.jti).sort()).toEqual(fromExport.report.nodes.map((x) => x.jti).sort());
   });
 });
+
+describe('an unreachable ledger', () => {
+  it('is a failed ledger-inclusion check naming it, not a crash', async () => {
+    const { code, report } = await audit([run.spansFile, '--ledger', 'http://127.0.0.1:9/ledger']);
+    expect(code).toBe(1);
+    expect(report.findings).toEqual([
+      expect.objectContaining({
+        check: 'ledger-inclusion',
+        code: 'ECT_AUDIT_LEDGER_UNREADABLE',
+        message: expect.stringContaining('ledger-http http://127.0.0.1:9/ledger'),
+      }),
+    ]);
+  });
+});

@@ -293,6 +293,32 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   }
   details.set('claims', `required claims, formats and limits of ${tokens} token(s)`);
 
+  // Binding and completeness (spans), first: their records are then let go, before the DAG rules
+  // and the causal order need their memory.
+  let spanSummary: SpanCheckSummary | undefined;
+  if (index.spans.size > 0) {
+    spanSummary = checkSpans(index, findings, skew);
+    details.set(
+      'binding',
+      `${spanSummary.bound} token(s) compared with their spans (ids, name, kind, status, error type, times ± ${skew} s)`,
+    );
+  } else {
+    skipped.add('binding');
+    details.set('binding', 'no spans in the sources');
+  }
+  let converted = 0;
+  for (const task of index.tasks.values()) {
+    const span = spanOfTask(index, task);
+    if (span !== undefined) {
+      // What the report shows of the span replaces the index's record of it.
+      task.node.span = auditSpanOf(span, options.jaegerUi);
+      index.spans.release(span);
+    }
+    task.binding = undefined;
+    if ((++converted & 65535) === 0) progress({ phase: 'checking', records });
+  }
+  progress({ phase: 'checking', records });
+
   // DAG rules; dangling predecessors are a completeness matter.
   const dagNodes: DagNode[] = [];
   for (const task of index.tasks.values()) {
@@ -323,24 +349,12 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     if (!missing.has(m.pred)) missing.set(m.pred, { jti: m.pred, pred: [], verdict: 'missing', findings: NO_FINDINGS });
   }
 
-  // Binding and completeness.
-  let spanSummary: SpanCheckSummary | undefined;
-  if (index.spans.size > 0) {
-    spanSummary = checkSpans(index, findings, skew);
-    progress({ phase: 'checking', records });
-    details.set(
-      'binding',
-      `${spanSummary.bound} token(s) compared with their spans (ids, name, kind, status, error type, times ± ${skew} s)`,
-    );
-    details.set(
-      'completeness',
-      `${index.spans.size} span(s), ${tokens} token(s); ${spanSummary.passedThrough} span(s) passed their frontier through (no token by design); ${missing.size} predecessor(s) in no source`,
-    );
-  } else {
-    skipped.add('binding');
-    details.set('binding', 'no spans in the sources');
-    details.set('completeness', `no spans in the sources: only predecessors checked (${missing.size} in no source)`);
-  }
+  details.set(
+    'completeness',
+    spanSummary === undefined
+      ? `no spans in the sources: only predecessors checked (${missing.size} in no source)`
+      : `${index.spans.size} span(s), ${tokens} token(s); ${spanSummary.passedThrough} span(s) passed their frontier through (no token by design); ${missing.size} predecessor(s) in no source`,
+  );
 
   // Ledger inclusion.
   if (options.ledger === undefined) {
@@ -352,7 +366,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
       for (const task of index.tasks.values()) {
         if (task.exportDigest === undefined) continue;
         const { jti } = task.node;
-        const span = spanOfTask(index, task);
+        const span = task.node.span;
         const spans = span === undefined ? [] : [{ traceId: span.traceId, spanId: span.spanId, name: span.name }];
         if (task.ledgerDigest === undefined)
           findings.fail(
@@ -396,7 +410,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
       const { node } = task;
       const revoked = revocationOf(list, node.kid, node.iss, task.iat);
       if (revoked === undefined) continue;
-      const span = spanOfTask(index, task);
+      const span = node.span;
       findings.fail(
         'revocation',
         AUDIT_CODE.keyRevoked,
@@ -503,14 +517,6 @@ function buildReport(parts: {
             : faulty === 'partial' || signatureUnchecked || task.signature === 'pending'
               ? 'partial'
               : 'verified';
-      const span = spanOfTask(index, task);
-      if (span !== undefined) {
-        node.span = auditSpanOf(span, options.jaegerUi);
-        // The checks are done: what the report holds replaces the index's records as it is built,
-        // so a million-node audit never holds both.
-        index.spans.release(span);
-      }
-      task.binding = undefined;
     }
     summary[node.verdict]++;
     for (const pred of node.pred) edges.push({ from: pred, to: jti });

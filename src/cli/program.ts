@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { isEctError } from '../base/errors.js';
+import { auditCommand, impactCommand, traceCommand } from './commands/audit.js';
 import { dagCommand } from './commands/dag.js';
 import { keysCommand } from './commands/keys.js';
 import { ledgerCommand } from './commands/ledger.js';
@@ -24,7 +25,10 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .addCommand(keysCommand(io))
     .addCommand(tokenCommand(io, setExit))
     .addCommand(dagCommand(io, setExit))
-    .addCommand(ledgerCommand(io, setExit));
+    .addCommand(ledgerCommand(io, setExit))
+    .addCommand(auditCommand(io, setExit))
+    .addCommand(impactCommand(io, setExit))
+    .addCommand(traceCommand(io, setExit));
   configureAll(program, io);
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -143,4 +143,28 @@ export interface AuditReport {
   nodes: AuditNode[];
   edges: AuditEdge[];
   findings: AuditFinding[];
+  /**
+   * Added in v1: the ledger as the audit found it, when one was a source. `checkpoint` is the
+   * signed note read (what `--save-checkpoint` writes for the next audit's `--since-checkpoint`).
+   */
+  ledger?: AuditLedger;
+}
+
+/** The ledger an audit read (see {@link AuditReport.ledger}). */
+export interface AuditLedger {
+  kind: 'ledger-file' | 'ledger-postgres' | 'ledger-http';
+  location: string;
+  origin?: string;
+  /** Tree size of the checkpoint read. */
+  size?: number;
+  /** Root hash, standard base64. */
+  root?: string;
+  /** The signed checkpoint note, as read. */
+  checkpoint?: string;
+  /** The checkpoint's signature was checked with a note key: `given` (`--ledger-key`) or the `ledger`'s own. */
+  keySource: 'given' | 'ledger' | 'none';
+  /** Every entry hashed back to the checkpoint's root. */
+  rootMatches: boolean;
+  /** Receipts served by the ledger that were checked. */
+  receiptsChecked: number;
 }

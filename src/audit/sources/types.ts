@@ -15,6 +15,11 @@ export type SourceRecord =
       /** The trace and span ids of the log record that carried it, when there was one. */
       traceId?: string;
       spanId?: string;
+      /**
+       * Added: the `jti` the record names beside the token (the log record's `ect.jti` attribute),
+       * when it names one. A hint to skip decoding a token read before; never trusted as a claim.
+       */
+      jti?: string;
     };
 
 /**

@@ -10,7 +10,8 @@
 // public ones in home/jwks/), the embedded audit ledger all six share (home/ledger/, where each
 // service's tokens go through its spool, home/spool/), export/ the OTLP JSON lines files, logs/
 // what the services printed. The demo then checks that every exported token is in the ledger with a
-// receipt that verifies with only the ledger's public note key.
+// receipt that verifies with only the ledger's public note key, and ends with `ect audit` over the
+// export and the ledger, which writes the run's HTML report (report.html).
 // --otlp also sends everything to an OTLP/HTTP endpoint (a Collector); the local files are what is
 // verified here.
 import { spawn, spawnSync } from 'node:child_process';
@@ -184,4 +185,20 @@ console.log(`$ ect ledger verify --dir ${relative(process.cwd(), ledgerDir)}`);
 const whole = spawnSync(process.execPath, [ect, 'ledger', 'verify', '--dir', ledgerDir], { stdio: 'inherit' });
 const ledgerOk = unlogged.length === 0 && receipt.status === 0 && checked.status === 0 && whole.status === 0;
 if (!ledgerOk) console.log(`FAIL: ${unlogged.length} token(s) missing from the ledger, or a receipt did not verify`);
-process.exitCode = checks.every(([, ok]) => ok) && ledgerOk ? (status ?? 1) : 1;
+
+// The auditor's view: the export and the ledger together, every check, and the picture.
+const reportFile = join(dir, 'report.html');
+const rel = (path) => relative(process.cwd(), path);
+console.log(
+  `\n$ ect audit ${rel(exportDir)}/*.jsonl --ledger file:${rel(ledgerDir)} --jwks ${rel(jwksDir)} --html ${rel(reportFile)}`,
+);
+const audit = spawnSync(
+  process.execPath,
+  [ect, 'audit', ...files, '--ledger', `file:${ledgerDir}`, '--jwks', jwksDir, '--html', reportFile],
+  { encoding: 'utf8' },
+);
+// The per-file source lines are long; the verdict and the checks are what matter here.
+for (const line of audit.stdout.split('\n')) if (!line.startsWith('source: ')) console.log(line);
+process.stderr.write(audit.stderr);
+console.log(`ect audit exit code: ${audit.status}; the HTML report of this run: ${reportFile}`);
+process.exitCode = checks.every(([, ok]) => ok) && ledgerOk && audit.status === 0 ? (status ?? 1) : 1;

@@ -33,7 +33,7 @@ export { AUDIT_CODE, type AuditCode } from './codes.js';
 export { impactOf, traceOf, subReport, type ImpactReport, type TraceReport, type RelatedTask } from './impact.js';
 export { parseRevocationList, readRevocationList, revocationOf, type RevokedKey } from './revocation.js';
 export { renderText, describe as describeFinding } from './report/text.js';
-export * from './report/model.js';
+export * from './report/index.js';
 export type { AuditSourceReader, SourceRecord } from './sources/types.js';
 export { OtlpFileSource } from './sources/otlp-file.js';
 export { openLedgerReader, type LedgerReader } from './sources/ledger.js';
@@ -41,3 +41,14 @@ export { FileLedgerReader } from './sources/ledger-file.js';
 export { PgLedgerReader } from './sources/ledger-pg.js';
 export { HttpLedgerReader } from './sources/ledger-http.js';
 export { reportJsonChunks } from './report/json.js';
+export {
+  jaegerSource,
+  type JaegerSourceOptions,
+} from './sources/jaeger.js';
+export { tempoSource, type TempoSourceOptions } from './sources/tempo.js';
+export {
+  parseTraceSourceSpec,
+  traceSourceFromSpec,
+  TRACE_SOURCE_SPEC_HELP,
+  type TraceSourceSpec,
+} from './sources/backend-spec.js';

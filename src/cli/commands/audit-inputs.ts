@@ -8,6 +8,9 @@ import { parseRevocationList } from '../../audit/revocation.js';
 import { type LedgerReader, openLedgerReader } from '../../audit/sources/ledger.js';
 import { OtlpFileSource } from '../../audit/sources/otlp-file.js';
 import type { AuditSourceReader } from '../../audit/sources/types.js';
+import { TRACE_SOURCE_SPEC_HELP, traceSourceFromSpec } from '../../audit/sources/backend-spec.js';
+import { renderDot, renderHtmlAsync, renderMermaid } from '../../audit/report/index.js';
+import { isEctError } from '../../base/errors.js';
 import { loadVerificationKeysFrom } from '../../keys/files.js';
 import { heapPacer } from '../heap-pacer.js';
 import { asUsage, type CliIo, readInputFile, UsageError } from '../io.js';
@@ -58,11 +61,63 @@ const fileSources: AuditSourceKind = {
   },
 };
 
+/** Jaeger's and Tempo's query APIs (`--source jaeger:URL?…`, repeatable). */
+const backendSources: AuditSourceKind = {
+  addOptions: (command) =>
+    command.option(
+      '--source <spec>',
+      `a tracing backend to read spans and tokens from (repeatable):\n${TRACE_SOURCE_SPEC_HELP}`,
+      (value: string, previous: string[] = []) => [...previous, value],
+    ),
+  open: async (_files, options) => {
+    const specs = (options.source as string[] | undefined) ?? [];
+    return specs.map((spec) => {
+      try {
+        return traceSourceFromSpec(spec);
+      } catch (error) {
+        if (isEctError(error, 'ECT_AUDIT_SOURCE_SPEC_INVALID')) throw new UsageError(`--source: ${error.message}`);
+        throw error;
+      }
+    });
+  },
+};
+
 /** The sources every audit command reads, in order. */
-export const AUDIT_SOURCE_KINDS: AuditSourceKind[] = [fileSources];
+export const AUDIT_SOURCE_KINDS: AuditSourceKind[] = [fileSources, backendSources];
+
+/** A rendering written to the file its option names. */
+function fileOutput(
+  option: string,
+  description: string,
+  key: string,
+  render: (report: AuditReport, options: AuditCliOptions) => string | Promise<string>,
+): AuditReportOutput {
+  return {
+    addOptions: (command) => command.option(option, description),
+    write: async (report, options, io) => {
+      const file = options[key];
+      if (typeof file !== 'string') return;
+      await writeFile(file, await render(report, options));
+      io.stderr(`ect: wrote ${file}\n`);
+    },
+  };
+}
+
+const jaegerUiOf = (options: AuditCliOptions) => (options.jaegerUi === undefined ? {} : { jaegerUi: options.jaegerUi });
 
 /** The renderings every audit command can write. */
-export const AUDIT_REPORT_OUTPUTS: AuditReportOutput[] = [];
+export const AUDIT_REPORT_OUTPUTS: AuditReportOutput[] = [
+  fileOutput(
+    '--html <file>',
+    'write the report as one self-contained HTML page (the DAG drawn, coloured by verdict, findings beside it)',
+    'html',
+    (report, options) => renderHtmlAsync(report, jaegerUiOf(options)),
+  ),
+  fileOutput('--mermaid <file>', 'write the DAG as a Mermaid flowchart', 'mermaid', (report) => renderMermaid(report)),
+  fileOutput('--dot <file>', 'write the DAG as Graphviz DOT', 'dot', (report, options) =>
+    renderDot(report, jaegerUiOf(options)),
+  ),
+];
 
 /** Adds the shared options to an audit command. */
 export function addAuditOptions(command: Command): Command {

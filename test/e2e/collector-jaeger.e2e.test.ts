@@ -24,7 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadVerificationKeysFrom } from '../../src/keys/index.js';
 import { SPAN_BINDING_KEY } from '../../src/base/conventions.js';
 import { EctVerifier, type EctClaims } from '../../src/token/index.js';
-import { type OtlpSpan, readOtlpFiles } from '../../src/audit/index.js';
+import { type AuditReport, type OtlpSpan, readOtlpFiles } from '../../src/audit/index.js';
 import { type CollectedExport, collectExport, readJwksDir, tokensOf } from '../helpers/export.js';
 import { cleanEnv, freePorts, REPO_ROOT } from '../helpers/processes.js';
 import {
@@ -575,6 +575,29 @@ describe('bridge → otelcol-ect → Jaeger v2 (real binaries, loopback)', () =>
     // The processes' own files hold the same spans: nothing was lost on the way.
     expect(shapeOf(run1.local.spans)).toEqual(EXPECTED_SHAPE);
     expect(new Set(run1.jaeger.spans.map((s) => s.spanId))).toEqual(new Set(run1.local.spans.map((s) => s.spanId)));
+  });
+
+  it("ect audit of the run from Jaeger's API alone and from the services' ledger alone: both verified, the same DAG", () => {
+    const audit = (args: string[]) => {
+      const { status, stdout, stderr } = ect(['audit', ...args, '--jwks', run1.workflow.jwksDir, '--json']);
+      expect(stderr).not.toMatch(/Error/);
+      return { status, report: JSON.parse(stdout) as AuditReport };
+    };
+    const fromJaeger = audit(['--source', `jaeger:${jaegerUrl()}?trace=${run1.traceId}`]);
+    // ECT_LEDGER defaults to file:$ECT_HOME/ledger: the six services appended there themselves.
+    const fromLedger = audit(['--ledger', `file:${join(run1.workflow.home, 'ledger')}`]);
+    expect(fromJaeger.report.verdict).toBe('verified');
+    expect(fromJaeger.status).toBe(0);
+    expect(fromJaeger.report.summary).toMatchObject({ tokens: SPANS_PER_RUN, spans: SPANS_PER_RUN, failed: 0 });
+    expect(fromJaeger.report.checks.find((c) => c.name === 'binding')?.status).toBe('pass');
+    expect(fromLedger.report.verdict).toBe('verified');
+    expect(fromLedger.report.checks.find((c) => c.name === 'ledger-inclusion')?.status).toBe('pass');
+    const dag = (r: AuditReport) => ({
+      nodes: r.nodes.map((n) => `${n.jti} ${n.execAct} ${n.verdict}`).sort(),
+      edges: r.edges.map((e) => `${e.from}>${e.to}`).sort(),
+    });
+    expect(dag(fromLedger.report)).toEqual(dag(fromJaeger.report));
+    expect(fromJaeger.report.edges.length).toBeGreaterThan(SPANS_PER_RUN);
   });
 
   it('every span Jaeger serves on /api/v3 carries ect.jti, ect.pred and an ect.token that verifies (EctVerifier, audit mode) and whose jti is ect.jti', async () => {

@@ -22,6 +22,7 @@ import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadVerificationKeysFrom } from '../../src/keys/index.js';
+import { FileLedger } from '../../src/ledger/file-store.js';
 import { SPAN_BINDING_KEY } from '../../src/base/conventions.js';
 import { EctVerifier, type EctClaims } from '../../src/token/index.js';
 import { type AuditReport, type OtlpSpan, readOtlpFiles } from '../../src/audit/index.js';
@@ -923,8 +924,14 @@ describe('Collector outage under load', () => {
       );
       const exits = await stopWorkflow(workflow);
       expect(exits.map((e) => `${e.name}:${e.code}`)).toEqual(exits.map((e) => `${e.name}:143`));
+      // What the Collector outage cost the traces, it did not cost the audit trail: the services'
+      // own ledger (ECT_LEDGER's default under ECT_HOME) has every token of every run.
+      const ledger = FileLedger.openSync({ dir: join(workflow.home, 'ledger'), readOnly: true });
+      const logged = ledger.size;
+      ledger.close();
+      expect(logged).toBeGreaterThanOrEqual((answered.length + more.length) * SPANS_PER_RUN);
       console.log(
-        `collector outage: ${answered.length} runs in ${OUTAGE_MS} ms (target ${OUTAGE_RATE}/s), all answered; RSS MB (before → max): ${services
+        `collector outage: ${logged} tokens in the services' ledger (${answered.length} outage runs × ${SPANS_PER_RUN} = ${answered.length * SPANS_PER_RUN}); ${answered.length} runs in ${OUTAGE_MS} ms (target ${OUTAGE_RATE}/s), all answered; RSS MB (before → max): ${services
           .map((s) => `${s} ${rss0[s]!.toFixed(0)}→${rssMax[s]!.toFixed(0)}`)
           .join(
             ', ',

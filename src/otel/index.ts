@@ -14,14 +14,17 @@ export {
   EctConfigError,
   type EctEnvConfig,
   type EctMode,
+  type LedgerSetting,
 } from './config.js';
 export { CountingLogExporter, type LogRecordExporterLike } from './export/counting-log-exporter.js';
 export { EctSpanExporter, type EctSpanExporterOptions, type SpanExporterLike } from './export/span-exporter.js';
+export { LedgerSink, type LedgerSinkOptions } from './export/ledger-sink.js';
 export {
   type EctLogger,
   type EctLoggerProvider,
   type EctLogRecord,
   type SignedToken,
+  type SignedTokenConsumer,
   TokenPipeline,
   type TokenPipelineOptions,
 } from './export/token-pipeline.js';

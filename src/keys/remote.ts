@@ -1,3 +1,4 @@
+import { readCappedBody } from '../base/capped-body.js';
 import { createRemoteJWKSet, customFetch, type RemoteJWKSet } from 'jose';
 import { EctKeyError } from '../base/errors.js';
 import { JwksResolver } from './jwks-resolver.js';
@@ -111,26 +112,11 @@ export class RemoteJwksResolver implements KeyResolver {
 function cappedFetch(maxBytes: number) {
   return async (url: string, init: RequestInit): Promise<Response> => {
     const response = await fetch(url, init);
-    const tooLarge = () => new EctKeyError(`the JWK Set at ${url} is over ${maxBytes} bytes`);
-    if (Number(response.headers.get('content-length') ?? 0) > maxBytes) {
-      await response.body?.cancel();
-      throw tooLarge();
-    }
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    if (response.body !== null) {
-      const reader = response.body.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        size += value.byteLength;
-        if (size > maxBytes) {
-          await reader.cancel();
-          throw tooLarge();
-        }
-        chunks.push(value);
-      }
-    }
-    return new Response(Buffer.concat(chunks), { status: response.status, headers: response.headers });
+    const body = await readCappedBody(
+      response,
+      maxBytes,
+      () => new EctKeyError(`the JWK Set at ${url} is over ${maxBytes} bytes`),
+    );
+    return new Response(body, { status: response.status, headers: response.headers });
   };
 }

@@ -1,3 +1,4 @@
+import { readCappedBody } from '../base/capped-body.js';
 /**
  * A read-only ledger over a ledger server's HTTP API, speaking only what any C2SP tiled log serves
  * (`GET /checkpoint`, `GET /tile/<L>/<N>[.p/<W>]`, `GET /tile/entries/<N>[.p/<W>]`) plus
@@ -352,33 +353,16 @@ export class RemoteLedger implements TiledLedgerSource {
 }
 
 async function readBounded(response: Response, limit: number, url: URL, timeoutMs: number): Promise<Buffer> {
-  const tooLarge = () =>
-    new EctLedgerError('ECT_LEDGER_RESPONSE_TOO_LARGE', `${url.href} answered more than ${limit} bytes`);
-  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-  if (declared > limit) {
-    await response.body?.cancel().catch(() => undefined);
-    throw tooLarge();
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  if (response.body === null) return Buffer.alloc(0);
-  const reader = response.body.getReader();
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > limit) {
-        await reader.cancel().catch(() => undefined);
-        throw tooLarge();
-      }
-      chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
-    }
+    return await readCappedBody(
+      response,
+      limit,
+      () => new EctLedgerError('ECT_LEDGER_RESPONSE_TOO_LARGE', `${url.href} answered more than ${limit} bytes`),
+    );
   } catch (error) {
     if (isEctError(error)) throw error;
     throw unreachable(url, error, timeoutMs);
   }
-  return Buffer.concat(chunks, size);
 }
 
 function connectionReset(error: unknown): boolean {

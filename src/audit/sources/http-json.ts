@@ -1,3 +1,4 @@
+import { readCappedBody } from '../../base/capped-body.js';
 import { EctAuditSourceError } from '../../base/errors.js';
 
 /** How long one request (answer body included) may take by default. */
@@ -144,33 +145,15 @@ export async function httpGet(
       `the answer of ${shown} is ${what}, over the ${maxBytes}-byte bound (raise it, or narrow the query)`,
       { url: shown, httpStatus: response.status },
     );
-  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body?.cancel().catch(() => undefined);
-    throw tooLarge(`${declared} bytes long`);
-  }
-  const chunks: Uint8Array[] = [];
-  let length = 0;
+  let body: Buffer;
   try {
-    if (response.body !== null) {
-      // A reader, not `for await`: with DOM types in the program (a test's browser driver), the
-      // global ReadableStream type has no async iterator.
-      const reader = response.body.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        length += value.byteLength;
-        if (length > maxBytes) {
-          await reader.cancel().catch(() => undefined);
-          throw tooLarge('longer');
-        }
-        chunks.push(value);
-      }
-    }
+    body = await readCappedBody(response, maxBytes, (declared) =>
+      tooLarge(declared === undefined ? 'longer' : `${declared} bytes long`),
+    );
   } catch (error) {
     return failed(error);
   }
-  return { status: response.status, text: Buffer.concat(chunks, length).toString('utf8') };
+  return { status: response.status, text: body.toString('utf8') };
 }
 
 /**

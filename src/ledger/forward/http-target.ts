@@ -1,3 +1,4 @@
+import { readCappedBody } from '../../base/capped-body.js';
 import { EctLedgerError } from '../../base/errors.js';
 import type { ForwardOutcome, LedgerTarget } from './target.js';
 
@@ -93,14 +94,12 @@ function outcomesOf(text: string, count: number, description: string): ForwardOu
 }
 
 async function readText(response: Response): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? 0);
-  if (declared > MAX_ANSWER_BYTES) {
-    await response.body?.cancel();
-    throw unavailable(`ledger answer of ${declared} bytes is over ${MAX_ANSWER_BYTES}`);
-  }
-  const text = await response.text();
-  if (text.length > MAX_ANSWER_BYTES) throw unavailable(`ledger answer is over ${MAX_ANSWER_BYTES} bytes`);
-  return text;
+  const body = await readCappedBody(response, MAX_ANSWER_BYTES, (declared) =>
+    unavailable(
+      `ledger answer${declared === undefined ? '' : ` of ${declared} bytes`} is over ${MAX_ANSWER_BYTES} bytes`,
+    ),
+  );
+  return body.toString('utf8');
 }
 
 function errorOf(text: string): { code: string; message: string } | undefined {

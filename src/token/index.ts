@@ -5,7 +5,7 @@ export { EXECUTION_CONTEXT_HEADER } from '../base/conventions.js';
 export type { JsonValue, JsonObject, EctClaims, EctHeader, VerifiedEct } from './claims.js';
 export { isUuid, isHashValue, jsonDepth } from './formats.js';
 export { base64url, isCanonicalBase64url } from './base64url.js';
-export { parseCompact, decodeJsonObject, type ParsedCompact, type ParseOptions } from './parse.js';
+export { parseCompact, decodeJsonObject, HeaderMemo, type ParsedCompact, type ParseOptions } from './parse.js';
 export { EctSigner, PendingEct, newClaims, type SignerOptions, type NewClaimsInput } from './sign.js';
 export { EctVerifier, verifyEct, verifyEctSync } from './verify.js';
 export { checkClaims, checkTimes, readClaims } from './check-claims.js';

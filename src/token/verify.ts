@@ -4,9 +4,9 @@ import { DIGEST, SIGNATURE_BYTES, TYP_00 } from '../base/algorithms.js';
 import type { VerifiedEct } from './claims.js';
 import { checkClaims } from './check-claims.js';
 import { type CryptoPool, type SignatureCheck, verifySignatureNow } from './crypto-pool.js';
-import { type EctError, EctFormatError, EctHeaderError, EctSignatureError } from '../base/errors.js';
+import { type EctError, EctFormatError, EctHeaderError, EctSignatureError, isEctError } from '../base/errors.js';
 import { resolveVerifyOptions, type ResolvedVerifyOptions, type VerifyOptions } from './options.js';
-import { decodeJsonObject, parseCompact, type ParsedCompact } from './parse.js';
+import { decodeJsonObject, HeaderMemo, parseCompact, type ParsedCompact } from './parse.js';
 
 /**
  * A verifier with its options resolved once: the profile's procedure in order, each failure an
@@ -25,6 +25,7 @@ import { decodeJsonObject, parseCompact, type ParsedCompact } from './parse.js';
  */
 export class EctVerifier {
   readonly options: ResolvedVerifyOptions;
+  readonly #headers = new HeaderMemo();
 
   constructor(options: VerifyOptions) {
     this.options = resolveVerifyOptions(options);
@@ -32,7 +33,7 @@ export class EctVerifier {
 
   /** Verifies synchronously with `node:crypto`. */
   verifySync(token: string): VerifiedEct {
-    const parsed = parseCompact(token, this.options);
+    const parsed = parseCompact(token, this.options, this.#headers);
     const key = this.#keyFor(parsed, this.options.keys.resolveSync(parsed.header.kid));
     if (!verifySignatureNow(signatureCheck(parsed, key))) throw new EctSignatureError();
     return this.#finish(token, parsed, decodeJsonObject(parsed.payloadB64, 'payload'), key);
@@ -46,15 +47,80 @@ export class EctVerifier {
    * @example const verified = await verifier.verifyInPool(token, pool);
    */
   async verifyInPool(token: string, pool: CryptoPool): Promise<VerifiedEct> {
-    const parsed = parseCompact(token, this.options);
+    const parsed = parseCompact(token, this.options, this.#headers);
     const key = this.#keyFor(parsed, this.options.keys.resolveSync(parsed.header.kid));
     if (!(await pool.verifySignature(signatureCheck(parsed, key)))) throw new EctSignatureError();
     return this.#finish(token, parsed, decodeJsonObject(parsed.payloadB64, 'payload'), key);
   }
 
+  /**
+   * Verifies many tokens like {@link EctVerifier.verifySync} (same steps in the same order, same
+   * codes, replay checked in the order given), each outcome in the token's place: the verified
+   * token, or the {@link EctError} that refused it. What precedes the signature runs here; the
+   * signatures of the tokens that got that far go to the pool's workers as one task per key
+   * ({@link CryptoPool.verifyCompacts}); payload and claims are then checked here, in order. For
+   * callers that hold tokens by the thousand (the audit): no promise per token, no cloned strings.
+   *
+   * @example
+   * const outcomes = await verifier.verifyMany(tokens, pool);
+   * for (const outcome of outcomes) if (!isEctError(outcome)) index(outcome.claims);
+   */
+  async verifyMany(tokens: readonly string[], pool: CryptoPool): Promise<(VerifiedEct | EctError)[]> {
+    const outcomes: (VerifiedEct | EctError | undefined)[] = new Array(tokens.length);
+    const parsed: (ParsedCompact | undefined)[] = new Array(tokens.length);
+    const keys: VerificationKey[] = new Array(tokens.length);
+    const byKey = new Map<VerificationKey, number[]>();
+    tokens.forEach((token, i) => {
+      try {
+        const parts = parseCompact(token, this.options, this.#headers);
+        const key = this.#keyFor(parts, this.options.keys.resolveSync(parts.header.kid));
+        signatureCheck(parts, key);
+        parsed[i] = parts;
+        keys[i] = key;
+        const group = byKey.get(key);
+        if (group === undefined) byKey.set(key, [i]);
+        else group.push(i);
+      } catch (error) {
+        outcomes[i] = asEctError(error);
+      }
+    });
+    const verdicts = await Promise.all(
+      [...byKey].map(([key, indices]) =>
+        pool.verifyCompacts(
+          key.publicKey,
+          DIGEST[key.alg],
+          indices.map((i) => tokens[i] as string),
+        ),
+      ),
+    );
+    [...byKey.values()].forEach((indices, g) => {
+      const verdict = verdicts[g] as Uint8Array;
+      indices.forEach((i, k) => {
+        if (verdict[k] !== 1) outcomes[i] = new EctSignatureError();
+      });
+    });
+    // Claims last and in the tokens' order, as verifySync would have met them: the replay check
+    // records each jti only after its signature verified.
+    tokens.forEach((token, i) => {
+      if (outcomes[i] !== undefined) return;
+      try {
+        const parts = parsed[i] as ParsedCompact;
+        outcomes[i] = this.#finish(
+          token,
+          parts,
+          decodeJsonObject(parts.payloadB64, 'payload'),
+          keys[i] as VerificationKey,
+        );
+      } catch (error) {
+        outcomes[i] = asEctError(error);
+      }
+    });
+    return outcomes as (VerifiedEct | EctError)[];
+  }
+
   /** Verifies with `jose`, resolving keys asynchronously where the resolver can. */
   async verify(token: string): Promise<VerifiedEct> {
-    const parsed = parseCompact(token, this.options);
+    const parsed = parseCompact(token, this.options, this.#headers);
     const { keys } = this.options;
     const found =
       keys.resolve === undefined ? keys.resolveSync(parsed.header.kid) : await keys.resolve(parsed.header.kid);
@@ -122,6 +188,12 @@ function signatureCheck(parsed: ParsedCompact, key: VerificationKey): SignatureC
     signingInput: parsed.signingInput,
     signatureB64: parsed.signatureB64,
   };
+}
+
+/** An error of verification as an outcome; anything else (a bug, not a refusal) is thrown on. */
+function asEctError(error: unknown): EctError {
+  if (isEctError(error)) return error;
+  throw error;
 }
 
 function fromJose(cause: unknown): EctError {

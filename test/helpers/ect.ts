@@ -111,7 +111,8 @@ export type Outcome =
   | { ok: true; value: VerifiedEct }
   | { ok: false; code: EctErrorCode | 'NOT_ECT_ERROR'; error: unknown };
 
-function outcomeOf(error: unknown): Outcome {
+/** The outcome of a verification that threw `error`. */
+export function outcomeOf(error: unknown): Outcome {
   return { ok: false, code: error instanceof EctError ? error.code : 'NOT_ECT_ERROR', error };
 }
 

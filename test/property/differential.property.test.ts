@@ -1,6 +1,6 @@
 /**
- * Differential test: the node:crypto fast path (`verifySync`), the jose path (`verify`) and the
- * crypto pool's worker threads (`verifyInPool`) reach the same verdict with the same error code for valid, mutated and adversarial tokens (arbitrary
+ * Differential test: the node:crypto fast path (`verifySync`), the jose path (`verify`), the
+ * crypto pool's worker threads (`verifyInPool`) and the batch path (`verifyMany`) reach the same verdict with the same error code for valid, mutated and adversarial tokens (arbitrary
  * header and payload JSON signed with a real key: wrong types, huge values, crit headers, alg
  * mismatches, …) under varied verifier options.
  */
@@ -31,6 +31,7 @@ import {
   type Outcome,
   outcomeAsync,
   outcomeInPool,
+  outcomeOf,
   outcomeSync,
 } from '../helpers/ect.js';
 
@@ -135,5 +136,33 @@ describe('verifySync (node:crypto), verify (jose) and verifyInPool (worker threa
     ]) {
       expect(seen.get(code) ?? 0, `${code} reached (${JSON.stringify([...seen])})`).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('verifyMany (a batch, signatures in one worker task per key) agrees with verifySync token by token', () => {
+  const pool = new CryptoPool({ threads: 1 });
+  afterAll(() => pool.close());
+
+  it('on every verdict, in order, replay included, with one verifier (and its header memo) across the batch', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(tokenArb, { minLength: 1, maxLength: 8 }),
+        optionsArb,
+        async (drawn, { options, replay }) => {
+          // Repeats in the batch (and a second pass with a replay cache) reach ECT_REPLAY.
+          const tokens = [...drawn, ...drawn.slice(0, 2)];
+          const syncVerifier = new EctVerifier(replay ? { ...options, replay: new MemoryReplayCache() } : options);
+          const manyVerifier = new EctVerifier(replay ? { ...options, replay: new MemoryReplayCache() } : options);
+          const many = await manyVerifier.verifyMany(tokens, pool);
+          expect(many).toHaveLength(tokens.length);
+          tokens.forEach((token, i) => {
+            const outcome = many[i];
+            const asOutcome: Outcome = outcome instanceof EctError ? outcomeOf(outcome) : { ok: true, value: outcome! };
+            expect(verdict(asOutcome)).toEqual(verdict(outcomeSync(syncVerifier, token)));
+          });
+        },
+      ),
+      { numRuns: 400 },
+    );
   });
 });

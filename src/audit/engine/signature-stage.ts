@@ -13,10 +13,11 @@ interface Pending {
 
 /**
  * Verifies tokens while the sources are still being read: tokens are gathered in batches, each
- * batch's signatures go to the crypto pool's workers (which batch them again per key, 64 to a
- * message), and at most `depth` batches are under way, so reading the next lines overlaps the
- * workers' verifying and memory stays bounded whatever the number of tokens. With no pool (or one
- * of 0 threads) tokens are verified in the calling thread as they come.
+ * batch is verified with {@link EctVerifier.verifyMany} (its signatures go to the crypto pool's
+ * workers as one task per key, the rest runs here), and at most `depth` batches are under way, so
+ * reading the next lines overlaps the workers' verifying and memory stays bounded whatever the
+ * number of tokens. With no pool (or one of 0 threads) tokens are verified in the calling thread
+ * as they come. Outcomes are reported in the order the tokens were submitted.
  *
  * @example
  * const stage = new SignatureStage(verifier, pool);
@@ -38,7 +39,7 @@ export class SignatureStage {
   ) {
     this.#verifier = verifier;
     this.#pool = pool?.offThread ? pool : undefined;
-    this.#batchSize = options.batchSize ?? 1024;
+    this.#batchSize = options.batchSize ?? 512;
     this.#depth = options.depth ?? 4;
   }
 
@@ -64,12 +65,14 @@ export class SignatureStage {
     const pool = this.#pool as CryptoPool;
     const batch = this.#batch;
     this.#batch = [];
+    const verified = this.#verifier.verifyMany(
+      batch.map((pending) => pending.token),
+      pool,
+    );
     this.#underWay.push(
-      Promise.all(
-        batch.map(({ token, done }) =>
-          this.#verifier.verifyInPool(token, pool).then(done, (error: unknown) => done(asEctError(error))),
-        ),
-      ).then(() => undefined),
+      verified.then((outcomes) => {
+        for (const [i, pending] of batch.entries()) pending.done(outcomes[i] as VerifyOutcome);
+      }),
     );
   }
 

@@ -121,6 +121,59 @@ describe('CryptoPool: batched worker threads', () => {
     });
   });
 
+  it('verifyCompacts: one verdict per token, in order, in a worker and in the thread alike', async () => {
+    const issuer = makeIssuer('ES256');
+    const other = makeIssuer('ES256');
+    const good = Array.from({ length: 5 }, (_, i) => issuer.signer.sign(validClaims({ exec_act: `task-${i}` })));
+    const foreign = other.signer.sign(validClaims());
+    const flipped = `${good[0]!.slice(0, -3)}${good[0]!.endsWith('AAA') ? 'BBB' : 'AAA'}`;
+    const tokens = [
+      good[0]!,
+      foreign,
+      good[1]!,
+      'no-dot-at-all',
+      `${good[2]!.slice(0, good[2]!.lastIndexOf('.'))}.`,
+      flipped,
+      ...good.slice(2),
+    ];
+    const expected = [1, 0, 1, 0, 0, 0, 1, 1, 1];
+    const { publicKey } = issuer.verificationKey;
+    expect([...(await pool2.verifyCompacts(publicKey, 'sha256', tokens))]).toEqual(expected);
+    expect([...(await new CryptoPool({ threads: 0 }).verifyCompacts(publicKey, 'sha256', tokens))]).toEqual(expected);
+    expect([...(await pool2.verifyCompacts(publicKey, 'sha256', []))]).toEqual([]);
+  });
+
+  it('verifyCompacts: a worker killed mid-task loses no verdict: the strings are checked in the thread and counted', async () => {
+    const issuer = makeIssuer('ES256');
+    const fallbacks: number[] = [];
+    const pool = new CryptoPool({
+      threads: 1,
+      workerModule: new URL('./fixtures/dying-sign-worker.mjs', import.meta.url),
+      onFallback: (_error, operations) => fallbacks.push(operations),
+    });
+    const tokens = Array.from({ length: 12 }, (_, i) => issuer.signer.sign(validClaims({ exec_act: `task-${i}` })));
+    tokens[7] = other(tokens[7]!);
+    const batches = await Promise.all(
+      [0, 4, 8].map((at) => pool.verifyCompacts(issuer.verificationKey.publicKey, 'sha256', tokens.slice(at, at + 4))),
+    );
+    expect(batches.flatMap((verdicts) => [...verdicts])).toEqual([1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1]);
+    expect(fallbacks.length).toBeGreaterThan(0);
+    for (const count of fallbacks) expect(count).toBe(4);
+    await pool.close();
+    // Once closed, verdicts come from the thread, and no fallback is counted for them.
+    const after = fallbacks.length;
+    expect([...(await pool.verifyCompacts(issuer.verificationKey.publicKey, 'sha256', tokens.slice(6, 8)))]).toEqual([
+      1, 0,
+    ]);
+    expect(fallbacks).toHaveLength(after);
+
+    /** The same token with its signature's first character changed. */
+    function other(token: string): string {
+      const dot = token.lastIndexOf('.');
+      return `${token.slice(0, dot + 1)}${token[dot + 1] === 'A' ? 'B' : 'A'}${token.slice(dot + 2)}`;
+    }
+  });
+
   it('with no threads signs in the calling thread, before the promise is even awaited', () => {
     const issuer = makeIssuer('ES256');
     const claims = validClaims();

@@ -9,7 +9,9 @@ import {
   EctHeaderError,
   EctSignatureError,
   EctVerifier,
+  HeaderMemo,
   LIMITS,
+  parseCompact,
   type EctAlgorithm,
 } from '../../../src/token/index.js';
 import {
@@ -152,6 +154,47 @@ describe('step 1: parse (size cap before decoding, compact JWS, JSON header and 
       es256.key,
     );
     await expectAcceptedBoth(options, token);
+  });
+});
+
+describe('the header memo: a verifier decodes each header text once', () => {
+  it('a verifier that accepted a header still refuses every other text of it, with the same code', () => {
+    const verifier = new EctVerifier(options);
+    const [h, p, s] = good.split('.') as [string, string, string];
+    const first = verifier.verifySync(good);
+    const again = verifier.verifySync(es256.signer.sign(validClaims()));
+    // Tokens of one key share the header object, so it is frozen.
+    expect(again.header).toBe(first.header);
+    expect(Object.isFrozen(first.header)).toBe(true);
+    const lastBitSet = `${h.slice(0, -1)}${String.fromCharCode(h.charCodeAt(h.length - 1) + 1)}`;
+    for (const [token, code] of [
+      [`${lastBitSet}.${p}.${s}`, 'ECT_MALFORMED'],
+      [`${b64('{"alg":"ES256"')}.${p}.${s}`, 'ECT_MALFORMED'],
+      [`${b64(JSON.stringify({ ...headerFor(es256.key), typ: 'jwt' }))}.${p}.${s}`, 'ECT_TYP_INVALID'],
+      [`${h}.${p}.${s}x`, 'ECT_MALFORMED'],
+    ] as const) {
+      // Twice: a refused header text is not remembered.
+      for (let round = 0; round < 2; round++)
+        expect(() => verifier.verifySync(token)).toThrow(expect.objectContaining({ code }));
+    }
+    expect(verifier.verifySync(good).header).toBe(first.header);
+  });
+
+  it('keeps a bounded number of header texts and parses correctly past the bound', () => {
+    const memo = new HeaderMemo();
+    const parseOptions = { maxTokenBytes: LIMITS.maxTokenBytes, algorithms: ['ES256'] as EctAlgorithm[] };
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 600; i++) {
+        const token = signCompact({ ...headerFor(es256.key), x: i }, validClaims(), es256.key);
+        expect(parseCompact(token, parseOptions, memo).header).toEqual({
+          alg: 'ES256',
+          typ: 'exec+jwt',
+          kid: es256.key.kid,
+        });
+      }
+    }
+    const typo = signCompact({ ...headerFor(es256.key), typ: 'JWT' }, validClaims(), es256.key);
+    expect(() => parseCompact(typo, parseOptions, memo)).toThrow(expect.objectContaining({ code: 'ECT_TYP_INVALID' }));
   });
 });
 

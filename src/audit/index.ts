@@ -26,7 +26,7 @@ export {
   type RefusedIncoming,
   type TokenFailure,
 } from './verify-export.js';
-export { runAudit, type AuditOptions } from './engine/audit.js';
+export { runAudit, type AuditOptions, type AuditProgress } from './engine/audit.js';
 export { SignatureStage, type VerifyOutcome } from './engine/signature-stage.js';
 export { StreamingTree } from './engine/ledger-stage.js';
 export { AUDIT_CODE, type AuditCode } from './codes.js';

@@ -55,9 +55,24 @@ export interface AuditOptions {
   dag?: Omit<DagOptions, 'clockSkewSeconds'>;
   /** A Jaeger UI base URL: nodes' spans link into it. */
   jaegerUi?: string;
-  /** Told how many records have been read, every few thousand and at each phase. */
-  onProgress?: (progress: { phase: 'reading' | 'ledger' | 'verifying' | 'checking'; records: number }) => void;
+  /** Told how far the audit has got, every few thousand records or tasks and at each phase. */
+  onProgress?: (progress: AuditProgress) => void;
   signal?: AbortSignal;
+}
+
+/**
+ * How far an audit has got. `done` of `total` (in the phase's own unit: a file's bytes, a ledger's
+ * entries, tasks) is given when the end is known, so a progress bar can be drawn; a backend's
+ * search only counts records.
+ */
+export interface AuditProgress {
+  phase: 'reading' | 'ledger' | 'verifying' | 'checking';
+  /** Records read so far (spans, token records, ledger entries). */
+  records: number;
+  /** The source being read (its location), in the reading and ledger phases. */
+  source?: string;
+  done?: number;
+  total?: number;
 }
 
 /** Error codes that belong to the signature check; every other verification code is a claims finding. */
@@ -211,8 +226,8 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     }
   };
 
-  const tick = (phase: 'reading' | 'ledger') => {
-    if (++records % 4096 === 0) progress({ phase, records });
+  const tick = (phase: 'reading' | 'ledger', source: string, at: () => { done: number; total: number } | undefined) => {
+    if (++records % 4096 === 0) progress({ phase, records, source, ...at() });
   };
 
   const sources: AuditSource[] = [];
@@ -221,8 +236,10 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     for (const source of options.sources ?? []) {
       const counted: AuditSource = { kind: source.kind, location: source.location, tokens: 0, spans: 0 };
       sources.push(counted);
+      const at = () => source.progress?.();
+      progress({ phase: 'reading', records, source: source.location });
       for await (const record of source.records(options.signal)) {
-        tick('reading');
+        tick('reading', source.location, at);
         if (record.kind === 'span') {
           counted.spans++;
           const token = record.span.attributes[ATTR.token];
@@ -256,8 +273,8 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
         ...(options.sinceCheckpoint === undefined ? {} : { since: options.sinceCheckpoint }),
         findings,
         ...(options.signal === undefined ? {} : { signal: options.signal }),
-        onEntry: async (token, i) => {
-          tick('ledger');
+        onEntry: async (token, i, entries) => {
+          tick('ledger', reader.location, () => ({ done: i + 1, total: entries }));
           counted.tokens++;
           await handleToken(token, `ledger:#${i}`, i);
         },
@@ -315,7 +332,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
       index.spans.release(span);
     }
     task.binding = undefined;
-    if ((++converted & 65535) === 0) progress({ phase: 'checking', records });
+    if ((++converted & 65535) === 0) progress({ phase: 'checking', records, done: converted, total: tokens });
   }
   progress({ phase: 'checking', records });
 
@@ -436,7 +453,8 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     ledgerOutcome,
     options,
     dagNodes,
-    progress: () => progress({ phase: 'checking', records }),
+    progress: (done?: number, total?: number) =>
+      progress({ phase: 'checking', records, ...(total === undefined ? {} : { done: done ?? 0, total }) }),
   });
 }
 
@@ -451,8 +469,8 @@ function buildReport(parts: {
   options: AuditOptions;
   /** The tasks as the DAG rules saw them: reused for the order, then let go. */
   dagNodes: DagNode[];
-  /** Told every so many nodes (the CLI paces garbage collection on it). */
-  progress: () => void;
+  /** Told every so many nodes, with how many of how many when known (the CLI paces garbage collection on it). */
+  progress: (done?: number, total?: number) => void;
 }): AuditReport {
   const { index, findings, missing, details, skipped, sources, ledgerOutcome, options, dagNodes, progress } = parts;
   const byJti = (jti: string): AuditNode | undefined => index.tasks.get(jti)?.node ?? missing.get(jti);
@@ -501,7 +519,7 @@ function buildReport(parts: {
     const { jti } = ordered[position] as DagNode;
     // Each ordering record is let go once placed, as are the index's span records.
     (ordered as (DagNode | undefined)[])[position] = undefined;
-    if ((position & 65535) === 65535) progress();
+    if ((position & 65535) === 65535) progress(position, ordered.length);
     const node = byJti(jti) as AuditNode;
     const task = index.tasks.get(jti);
     if (task !== undefined) {

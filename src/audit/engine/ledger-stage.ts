@@ -62,8 +62,8 @@ export interface LedgerStageOptions {
   /** A signed checkpoint the auditor saved earlier. */
   since?: string;
   findings: Findings;
-  /** Called with each entry, in order. */
-  onEntry: (token: string, index: number) => Promise<void>;
+  /** Called with each entry, in order, and the number of entries the checkpoint covers. */
+  onEntry: (token: string, index: number, entries: number) => Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -187,7 +187,7 @@ export async function readLedger(options: LedgerStageOptions): Promise<LedgerOut
       }
       if (index === 0) first = token;
       last = token;
-      await options.onEntry(token, index);
+      await options.onEntry(token, index, head.size);
     }
     outcome.readable = true;
   } catch (error) {

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { ATTR, TOKEN_LOG_EVENT } from '../../base/conventions.js';
 import { otlpRecordsInJson } from '../../base/otlp-json.js';
@@ -19,10 +19,17 @@ import type { AuditSourceReader, SourceRecord } from './types.js';
 export class OtlpFileSource implements AuditSourceReader {
   readonly kind: 'otlp-file' | 'token-file';
   readonly location: string;
+  #size: number | undefined;
+  #bytesRead = 0;
 
   private constructor(path: string, kind: 'otlp-file' | 'token-file') {
     this.location = path;
     this.kind = kind;
+  }
+
+  /** Bytes read of the file's size (its size when `records()` began). */
+  progress(): { done: number; total: number } | undefined {
+    return this.#size === undefined ? undefined : { done: Math.min(this.#bytesRead, this.#size), total: this.#size };
   }
 
   /**
@@ -47,7 +54,9 @@ export class OtlpFileSource implements AuditSourceReader {
    */
   async *records(signal?: AbortSignal): AsyncIterable<SourceRecord> {
     let line = 0;
-    for await (const raw of lines(this.location)) {
+    this.#bytesRead = 0;
+    this.#size = (await stat(this.location)).size;
+    for await (const raw of lines(this.location, (bytes) => (this.#bytesRead += bytes))) {
       line++;
       signal?.throwIfAborted();
       const text = raw.trim();
@@ -88,10 +97,11 @@ export class OtlpFileSource implements AuditSourceReader {
  * last were consumed. (`readline`'s async iterator, as of Node 20, keeps reading ahead while the
  * consumer is busy: on a 1.3 GB export audited slower than it is read, it buffered the whole file.)
  */
-async function* lines(path: string): AsyncGenerator<string> {
+async function* lines(path: string, onChunk: (bytes: number) => void): AsyncGenerator<string> {
   const decoder = new StringDecoder('utf8');
   let rest = '';
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    onChunk((chunk as Buffer).length);
     const text = rest + decoder.write(chunk as Buffer);
     let start = 0;
     for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {

@@ -31,4 +31,10 @@ export interface AuditSourceReader {
   /** File path or URL, credentials removed. */
   readonly location: string;
   records(signal?: AbortSignal): AsyncIterable<SourceRecord>;
+  /**
+   * How much of the source `records()` has read so far, in the source's own unit (a file's bytes),
+   * when its end is known; absent or `undefined` otherwise (a backend's search, whose size is only
+   * known once it is done). Drives the progress bar.
+   */
+  progress?(): { done: number; total: number } | undefined;
 }

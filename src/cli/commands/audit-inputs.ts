@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
-import { type AuditOptions, runAudit } from '../../audit/engine/audit.js';
+import { type AuditOptions, type AuditProgress, runAudit } from '../../audit/engine/audit.js';
 import type { AuditReport } from '../../audit/report/model.js';
 import { parseRevocationList } from '../../audit/revocation.js';
 import { type LedgerReader, openLedgerReader } from '../../audit/sources/ledger.js';
@@ -14,6 +14,7 @@ import { isEctError } from '../../base/errors.js';
 import { loadVerificationKeysFrom } from '../../keys/files.js';
 import { heapPacer } from '../heap-pacer.js';
 import { asUsage, type CliIo, readInputFile, UsageError } from '../io.js';
+import { ProgressLine, type ProgressState } from '../progress.js';
 
 /** The options `ect audit`, `ect impact` and `ect trace` share, as commander hands them over. */
 export interface AuditCliOptions {
@@ -157,7 +158,8 @@ function wholeNumber(text: string, what: string): number {
 
 /**
  * Opens every source and the ledger, loads keys and lists, runs the audit and closes the readers.
- * A progress line goes to standard error on a terminal, and nowhere otherwise.
+ * A progress line (a bar where the end is known: a file's bytes, a ledger's entries) goes to
+ * standard error on a terminal, and nowhere otherwise.
  *
  * @example const report = await auditFromOptions(files, options, io);
  */
@@ -193,11 +195,11 @@ export async function auditFromOptions(
   audit.threads = options.threads === undefined ? availableParallelism() : wholeNumber(options.threads, '--threads');
   audit.clockSkewSeconds = wholeNumber(options.clockSkew ?? '30', '--clock-skew');
   if (options.jaegerUi !== undefined) audit.jaegerUi = options.jaegerUi;
-  const tty = !options.json && process.stderr.isTTY === true;
+  const line = ProgressLine.forStderr(io, !options.json);
   const pace = heapPacer();
-  audit.onProgress = ({ phase, records }) => {
+  audit.onProgress = (progress) => {
     pace();
-    if (tty) io.stderr(`\r\u001b[K${phase}: ${records.toLocaleString('en')} records`);
+    line.update(progressState(progress));
   };
   let report: AuditReport;
   try {
@@ -205,7 +207,7 @@ export async function auditFromOptions(
       throw error instanceof SyntaxError ? new UsageError(error.message) : error;
     });
   } finally {
-    if (tty) io.stderr('\r\u001b[K');
+    line.done();
     await ledger?.close();
   }
   if (options.saveCheckpoint !== undefined && report.ledger?.checkpoint !== undefined) {
@@ -215,6 +217,16 @@ export async function auditFromOptions(
     else io.stderr(`ect: the ledger did not verify: ${options.saveCheckpoint} not written\n`);
   }
   return report;
+}
+
+/** What the progress line shows of an audit's progress. */
+function progressState({ phase, records, source, done, total }: AuditProgress): ProgressState {
+  const state: ProgressState = {
+    label: source === undefined ? phase : `${phase} ${source}`,
+    count: { value: records, unit: 'records' },
+  };
+  if (done !== undefined && total !== undefined) Object.assign(state, { done, total });
+  return state;
 }
 
 /** Writes every rendering asked for. */

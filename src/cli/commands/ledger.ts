@@ -11,6 +11,7 @@ import type { LedgerStore } from '../../ledger/store.js';
 import { verifyReceipt } from '../../ledger/receipt.js';
 import { EctVerifier } from '../../token/verify.js';
 import { asUsage, EXIT, readInputFile, UsageError, type CliIo } from '../io.js';
+import { ProgressLine } from '../progress.js';
 
 interface DirOption {
   dir?: string;
@@ -272,16 +273,16 @@ export function ledgerCommand(io: CliIo, setExit: (code: number) => void): Comma
           "verifying a ledger server needs --key: its read paths do not carry the ledger's note key",
         );
       return withReader(options, async (log) => {
-        const tty = !options.json && process.stderr.isTTY === true;
+        const line = ProgressLine.forStderr(io, !options.json);
         const audit = await log.audit(
-          tty
+          line.shown
             ? {
                 onProgress: (done, total) =>
-                  io.stderr(`\rverifying: ${Math.floor((100 * done) / Math.max(total, 1))}%`),
+                  line.update({ label: 'verifying', done, total, count: { value: done, unit: 'entries' } }),
               }
             : {},
         );
-        if (tty) io.stderr('\n');
+        line.done();
         setExit(audit.ok ? EXIT.ok : EXIT.invalid);
         if (options.json) {
           io.stdout(`${JSON.stringify(audit)}\n`);

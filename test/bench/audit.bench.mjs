@@ -21,9 +21,11 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { once } from 'node:events';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { SignatureStage } from '../../dist/audit/index.js';
 import { saveKeyFiles } from '../../dist/keys/files.js';
 import { generateSigningKey, JwksResolver, verificationKeyOf } from '../../dist/keys/index.js';
@@ -127,6 +129,38 @@ function rawRate() {
   return rate;
 }
 
+// The machine's own ceiling for two threads: raw verify in two worker threads, each given half the
+// tokens up front, nothing else running. Two workers beside a main thread cannot beat it.
+const RAW_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { createPublicKey, verify } = require('node:crypto');
+const key = createPublicKey(workerData.pem);
+parentPort.on('message', () => {
+  for (const token of workerData.tokens) {
+    const dot = token.lastIndexOf('.');
+    const ok = verify('sha256', Buffer.from(token.slice(0, dot), 'latin1'), { key, dsaEncoding: 'ieee-p1363' },
+      Buffer.from(token.slice(dot + 1), 'base64url'));
+    if (!ok) throw new Error('raw verify failed');
+  }
+  parentPort.postMessage('done');
+});`;
+const pem = publicKey.export({ type: 'spki', format: 'pem' });
+const rawWorkers = [0, 1].map(
+  (w) =>
+    new Worker(RAW_WORKER, { eval: true, workerData: { pem, tokens: verifyTokens.filter((_, i) => i % 2 === w) } }),
+);
+async function rawTwoThreadsRate() {
+  const t0 = process.hrtime.bigint();
+  await Promise.all(
+    rawWorkers.map((worker) => {
+      const done = once(worker, 'message');
+      worker.postMessage('go');
+      return done;
+    }),
+  );
+  return verifyTokens.length / (Number(process.hrtime.bigint() - t0) / 1e9);
+}
+
 /** The audit's signature stage over `tokens`: tokens per second; throws if one is refused. */
 async function runStage(stage, tokens) {
   let bad = 0;
@@ -162,10 +196,16 @@ async function stageRate(threads) {
 const ROUNDS = Number(process.env.BENCH_AUDIT_ROUNDS ?? 5);
 const median = (values) => values.slice().sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const samples = { raw: [], w1: [], w2: [] };
-const ratios = { w1: [], w2: [] };
+const ratios = { w1: [], w2: [], ceiling: [] };
+await rawTwoThreadsRate(); // warm-up
 let before = rawRate();
 samples.raw.push(before);
 for (let round = 0; round < ROUNDS; round++) {
+  const ceiling = await rawTwoThreadsRate();
+  const afterCeiling = rawRate();
+  ratios.ceiling.push(ceiling / ((before + afterCeiling) / 2));
+  samples.raw.push(afterCeiling);
+  before = afterCeiling;
   for (const threads of [1, 2]) {
     const rate = await stageRate(threads);
     const after = rawRate();
@@ -176,6 +216,7 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 for (const { pool } of Object.values(stages)) await pool.close();
+await Promise.all(rawWorkers.map((worker) => worker.terminate()));
 const raw = median(samples.raw);
 // The machine's load is printed beside the figures: worker threads only add throughput when there
 // are idle cores for them.
@@ -195,6 +236,10 @@ console.log(
 console.log('|---|---:|---:|---:|---:|---:|');
 const rawCpu = median(cpuPerToken.raw);
 console.log(`| raw node:crypto verify, 1 thread | ${Math.round(raw)} | 1.00 | | ${rawCpu.toFixed(0)} | 1.00 |`);
+const ceilingRange = `${Math.min(...ratios.ceiling).toFixed(2)}–${Math.max(...ratios.ceiling).toFixed(2)}`;
+console.log(
+  `| raw node:crypto verify, 2 worker threads alone (the machine's ceiling) | | ${median(ratios.ceiling).toFixed(2)} (${ceilingRange}) | | | |`,
+);
 for (const [name, workers] of [
   ['w1', 1],
   ['w2', 2],

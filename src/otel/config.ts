@@ -3,6 +3,7 @@ import { getBooleanFromEnv, getNumberFromEnv, getStringFromEnv, getStringListFro
 import type { DraftVersion } from '../base/algorithms.js';
 import { type OtlpProtocol, parseOtlpProtocol } from './export/otlp-exporters.js';
 import { type RequirePolicy, requirePolicyFromEnv } from './http/require-policy.js';
+import { EctConfigError } from './config-error.js';
 import type { ResponseTokenPolicy } from './http/response-hooks.js';
 
 /** What the receiving side does with tokens that fail verification: record them, or refuse the request. */
@@ -32,6 +33,8 @@ export interface EctEnvConfig {
   responseToken: ResponseTokenPolicy;
   /** `ECT_CRYPTO_THREADS`: signatures run off the event loop at once; 0 = in the event loop. Default from the cores. */
   cryptoThreads: number | undefined;
+  /** `ECT_ENFORCE_MAX_WAITING`: requests enforce mode holds at once for their verdict, past which 503 `ECT_BUSY`. */
+  enforceMaxWaiting: number | undefined;
   /** Leave GenAI content attributes, already hashed into the tokens, out of exported spans. */
   dropGenAiContent: boolean;
   /**
@@ -70,10 +73,7 @@ export interface BatchSpanProcessorSettings {
   exportTimeoutMillis?: number;
 }
 
-/** A setting in the environment that cannot be used. */
-export class EctConfigError extends Error {
-  override name = 'EctConfigError';
-}
+export { EctConfigError } from './config-error.js';
 
 /**
  * Reads `ECT_*` settings (and the `OTEL_*` ones the bridge needs) from `process.env`, through
@@ -113,6 +113,7 @@ export function configFromEnv(): EctEnvConfig {
     selector: getStringFromEnv('ECT_SELECTOR'),
     ttlSeconds: ttl,
     cryptoThreads: wholeNumberFromEnv('ECT_CRYPTO_THREADS'),
+    enforceMaxWaiting: positiveNumberFromEnv('ECT_ENFORCE_MAX_WAITING'),
     require: requirePolicyFromEnv(),
     responseToken: oneOf('ECT_RESPONSE_TOKEN', ['sign', 'traced', 'off'], 'sign'),
     dropGenAiContent: getBooleanFromEnv('ECT_DROP_GENAI_CONTENT'),
@@ -173,6 +174,12 @@ function wholeNumberFromEnv(name: string): number | undefined {
   const value = Number(text);
   if (!Number.isInteger(value) || value < 0)
     throw new EctConfigError(`${name} must be a whole number ≥ 0, not ${JSON.stringify(text)}`);
+  return value;
+}
+
+function positiveNumberFromEnv(name: string): number | undefined {
+  const value = wholeNumberFromEnv(name);
+  if (value === 0) throw new EctConfigError(`${name} must be a whole number ≥ 1, not "0"`);
   return value;
 }
 

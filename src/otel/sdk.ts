@@ -36,7 +36,12 @@ export interface EctNodeSdk {
 export async function startEctNodeSdk(config: EctEnvConfig = configFromEnv()): Promise<EctNodeSdk> {
   const bridge = config.mode === 'off' ? undefined : await createEctBridgeFromConfig(config);
   if (bridge !== undefined)
-    installEnforcement(bridge.propagator, { mode: bridge.mode, require: config.require, stats: bridge.stats });
+    installEnforcement(bridge.propagator, {
+      mode: bridge.mode,
+      require: config.require,
+      stats: bridge.stats,
+      ...(config.enforceMaxWaiting === undefined ? {} : { maxWaiting: config.enforceMaxWaiting }),
+    });
 
   const spanExporters: SpanExporter[] = [];
   const logExporters: LogRecordExporter[] = [];

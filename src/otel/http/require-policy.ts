@@ -4,6 +4,7 @@
  * caller's; with one, such a request is refused `401 ECT_MISSING` in enforce mode and recorded
  * in record mode.
  */
+import { EctConfigError } from '../config-error.js';
 
 /** The exemptions when `ECT_REQUIRE_EXEMPT` is unset: health, readiness and metrics probes. */
 export const DEFAULT_REQUIRE_EXEMPT: readonly string[] = [
@@ -27,8 +28,8 @@ export type RequirePolicy =
 /** The policy that requires nothing (the default). */
 export const REQUIRE_NONE: RequirePolicy = Object.freeze({ kind: 'none' });
 
-/** An `ECT_REQUIRE` / `ECT_REQUIRE_EXEMPT` value that cannot be used. */
-export class EctRequirePolicyError extends Error {
+/** An `ECT_REQUIRE` / `ECT_REQUIRE_EXEMPT` value that cannot be used: a configuration error like any other. */
+export class EctRequirePolicyError extends EctConfigError {
   override name = 'EctRequirePolicyError';
   /** The environment variable (or option) at fault. */
   readonly variable: string;

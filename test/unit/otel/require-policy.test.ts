@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_REQUIRE_EXEMPT,
+  EctConfigError,
   EctRequirePolicyError,
   parseRequirePolicy,
   requirePolicyFromEnv,
@@ -40,6 +41,9 @@ describe('parseRequirePolicy', () => {
         return undefined;
       })();
       expect(error, `${require} / ${exempt}`).toBeInstanceOf(EctRequirePolicyError);
+      // A configuration error like any other, with its stable code.
+      expect(error).toBeInstanceOf(EctConfigError);
+      expect((error as EctRequirePolicyError).code).toBe('ECT_CONFIG_INVALID');
       expect((error as EctRequirePolicyError).variable).toBe(variable);
     }
   });

@@ -70,6 +70,14 @@ export interface FileLedgerOptions {
    * serve` appends to it: the reader sees the log as of its latest checkpoint at opening.
    */
   readOnly?: boolean;
+  /**
+   * A closed earlier instance of this ledger, whose jti index is taken over when the ledger still
+   * begins with everything that instance held (the stored tree at its size has its root): opening
+   * then indexes only the entries appended since, instead of reading the whole jti index (about
+   * 1.3 s at a million entries, in the calling thread). For a writer that shares the directory
+   * with other processes and so closes and reopens it at every turn of the lock.
+   */
+  resume?: FileLedger;
 }
 
 /** What {@link FileLedger.append} acknowledges. */
@@ -168,7 +176,7 @@ export class FileLedger implements DagStore {
   #entriesEnd: number;
   /** Last hash of each level: the left sibling of the next node when that level's count is odd. */
   readonly #lastAtLevel: Buffer[] = [];
-  readonly #byJti = new Map<string, number | number[]>();
+  #byJti = new Map<string, number | number[]>();
   #queue: Promise<unknown> = Promise.resolve();
   #broken: Error | undefined;
   /** Entries up to which the derived files are known durable. */
@@ -222,7 +230,7 @@ export class FileLedger implements DagStore {
       const note = loadOrCreateCheckpoint(dir, signer);
       const checkpoint = openCheckpoint(note, signer.verifier, signer.name);
       const ledger = new FileLedger(dir, signer, { note, checkpoint }, false);
-      ledger.#recover();
+      ledger.#recover(options.resume);
       return ledger;
     } catch (error) {
       releaseLockFile(join(dir, LEDGER_FILES.lock));
@@ -280,12 +288,32 @@ export class FileLedger implements DagStore {
     this.#loadJtiIndex();
   }
 
-  #loadJtiIndex(): void {
+  #loadJtiIndex(resume?: FileLedger): void {
     const n = this.#size;
-    const jtis = n === 0 ? Buffer.alloc(0) : pread(this.#fds.jti, n * JTI_KEY_SIZE, 0);
-    for (let index = 0; index < n; index++) {
-      this.#index(jtis.toString('latin1', index * JTI_KEY_SIZE, (index + 1) * JTI_KEY_SIZE), index);
+    const from = this.#resumeIndex(resume);
+    const jtis = n === from ? Buffer.alloc(0) : pread(this.#fds.jti, (n - from) * JTI_KEY_SIZE, from * JTI_KEY_SIZE);
+    for (let index = from; index < n; index++) {
+      const at = (index - from) * JTI_KEY_SIZE;
+      this.#index(jtis.toString('latin1', at, at + JTI_KEY_SIZE), index);
     }
+  }
+
+  /**
+   * Takes over the jti index of a closed earlier instance of this ledger when the stored tree
+   * still holds what it held (its root at its size: the entries, hence their jtis, are the same)
+   * and returns the number of entries it covers; 0 when it cannot be used.
+   */
+  #resumeIndex(resume: FileLedger | undefined): number {
+    if (resume === undefined || resume === this || resume.dir !== this.dir) return 0;
+    // Open, it may still be in use; broken, a failed write left it unsure.
+    if (!resume.#closed || resume.#broken !== undefined) return 0;
+    const size = resume.#size;
+    if (size === 0 || size > this.#size || !treeRoot(this.readNode, size).equals(resume.#root)) return 0;
+    this.#byJti = resume.#byJti;
+    // The earlier instance gives its index up: it is closed, and two ledgers must not share one.
+    resume.#byJti = new Map();
+    resume.#size = 0;
+    return size;
   }
 
   /** Number of committed entries. */
@@ -658,7 +686,7 @@ export class FileLedger implements DagStore {
    * Recovery on open (see the module comment): derived files are trusted up to the `synced` mark
    * and rebuilt from the entries past it; anything past the checkpoint is cut off.
    */
-  #recover(): void {
+  #recover(resume?: FileLedger): void {
     const n = this.#size;
     const syncedPath = join(this.dir, LEDGER_FILES.synced);
     const synced = existsSync(syncedPath) ? Number(readFileSync(syncedPath, 'utf8').trim()) : 0;
@@ -722,7 +750,7 @@ export class FileLedger implements DagStore {
     }
     this.#synced = synced;
     if (n > synced) this.#syncDerived();
-    this.#loadJtiIndex();
+    this.#loadJtiIndex(resume);
   }
 
   #saveTail(from: number, to: number, index: number): void {

@@ -135,6 +135,70 @@ describe('FileLedger', () => {
   });
 });
 
+describe('FileLedger reopened with resume (a writer that shares the directory, turn by turn)', () => {
+  const jtiOf = (token: string | undefined) => claimsOf(token as string).jti;
+
+  it("takes the closed instance's jti index over and reads only the entries appended since", async () => {
+    const dir = tempDir();
+    const first = await FileLedger.open({ dir });
+    await first.append(tokens.slice(0, 100));
+    first.close();
+    // Another writer's turn.
+    const other = await FileLedger.open({ dir });
+    await other.append(tokens.slice(100, 150));
+    other.close();
+    // The first 100 jti keys on disk overwritten: an open that read them would index garbage.
+    const jtiFile = join(dir, 'jti.idx');
+    const keys = readFileSync(jtiFile);
+    const keySize = keys.length / 150;
+    keys.fill(0, 0, 100 * keySize);
+    writeFileSync(jtiFile, keys);
+
+    const resumed = FileLedger.openSync({ dir, resume: first });
+    expect(resumed.size).toBe(150);
+    expect(resumed.indexesOf(jtiOf(tokens[3]))).toEqual([3]);
+    expect(resumed.indexesOf(jtiOf(tokens[120]))).toEqual([120]);
+    expect(await codeOf(() => resumed.append([tokens[3] as string]))).toBe('ECT_LEDGER_DUPLICATE');
+    resumed.close();
+    // The control: a plain open reads the whole (here damaged) index.
+    const plain = FileLedger.openSync({ dir });
+    expect(plain.indexesOf(jtiOf(tokens[3]))).toEqual([]);
+    expect(plain.indexesOf(jtiOf(tokens[120]))).toEqual([120]);
+    plain.close();
+  });
+
+  it('does not resume from a ledger that no longer begins with what it held, nor from an open or another one', async () => {
+    const dir = tempDir();
+    const first = await FileLedger.open({ dir });
+    await first.append(tokens.slice(0, 10));
+    first.close();
+    // The directory replaced by another ledger with other entries.
+    rmSync(dir, { recursive: true, force: true });
+    const replaced = await FileLedger.open({ dir });
+    await replaced.append(tokens.slice(10, 30));
+    replaced.close();
+    const reopened = FileLedger.openSync({ dir, resume: first });
+    expect(reopened.indexesOf(jtiOf(tokens[3]))).toEqual([]);
+    expect(reopened.indexesOf(jtiOf(tokens[15]))).toEqual([5]);
+    expect(reopened.size).toBe(20);
+
+    // An instance still open (a reader) or of another directory is not taken over either.
+    const reader = FileLedger.openSync({ dir, readOnly: true });
+    const elsewhere = await FileLedger.open({ dir: tempDir() });
+    await elsewhere.append(tokens.slice(40, 45));
+    elsewhere.close();
+    reopened.close();
+    for (const resume of [reader, elsewhere]) {
+      const again = FileLedger.openSync({ dir, resume });
+      expect(again.indexesOf(jtiOf(tokens[15]))).toEqual([5]);
+      expect(again.indexesOf(jtiOf(tokens[41]))).toEqual([]);
+      again.close();
+    }
+    expect(reader.indexesOf(jtiOf(tokens[15]))).toEqual([5]);
+    reader.close();
+  });
+});
+
 describe('FileLedger read-only', () => {
   it('reads the committed log while a writer holds the lock, and refuses to append', async () => {
     const dir = tempDir();

@@ -400,6 +400,30 @@ describe('under node --import otel-ect/register (the SDK wiring: config, order o
     expect((await fetch(`${service.url}/other`)).status).toBe(200);
   });
 
+  it('enforce with a setting that cannot be used: closed, every door answers 503 ECT_NOT_ENFORCING, no handler runs', async () => {
+    // `api` is not a path prefix: the bridge does not start.
+    const { service, http, h2 } = await launch({ ECT_MODE: 'enforce', ECT_REQUIRE: 'api' });
+    const genuine = { 'execution-context': await sign(upstream), traceparent: traceparent() };
+    const replies = [
+      await call('request', http, genuine),
+      await call('request', http, {}),
+      await call('upgrade', http, genuine),
+      await call('h2-compat', h2, genuine),
+    ];
+    expect(replies.map((r) => [r.status, codeOf(r)])).toEqual(Array(4).fill([503, 'ECT_NOT_ENFORCING']));
+    expect(replies[0]?.body).toContain('execution_context_unavailable');
+    // The reason is the operator's, not the caller's.
+    expect(replies.some((r) => r.body.includes('ECT_REQUIRE'))).toBe(false);
+    expect((await fetch(`${service.url}/healthz`)).status).toBe(503);
+    expect(service.output()).not.toContain('handler ran');
+  });
+
+  it('record with a setting that cannot be used: the application is served, untraced', async () => {
+    const { http, h2 } = await launch({ ECT_REQUIRE: 'api' });
+    expect((await call('request', http, {})).status).toBe(200);
+    expect((await call('h2-compat', h2, {})).status).toBe(200);
+  });
+
   it('record, ECT_REQUIRE=all: served, and the server span carries ect.token_missing', async () => {
     const { home, service, http } = await launch({ ECT_REQUIRE: 'all' });
     expect((await call('request', http, { traceparent: traceparent() })).status).toBe(200);

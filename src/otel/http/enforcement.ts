@@ -96,8 +96,13 @@ function doorOf(event: string, emitter: Emitter): Door | undefined {
 }
 
 const GUARDED = Symbol('otel-ect enforcement guard');
-/** One configuration per process: the last {@link installEnforcement} wins; undefined = pass-through. */
-let current: Settings | undefined;
+/** Every request refused with one answer: enforce mode asked for, and no bridge to enforce it. */
+type Refusal = { refuseAll: EctError };
+/**
+ * One configuration per process: the last {@link installEnforcement} (or {@link installRefusal})
+ * wins; undefined = pass-through.
+ */
+let current: Settings | Refusal | undefined;
 /**
  * HTTP/2 streams already let in: the server's `stream` and the compatibility `request` that
  * follow the session's `stream` are not checked (or counted) again.
@@ -154,6 +159,33 @@ export function installEnforcement(propagator: EctPropagator, options: Enforceme
   };
 }
 
+/**
+ * Fail-closed enforce mode: every request at every door is answered `503
+ * {"error":"execution_context_unavailable","code":"ECT_NOT_ENFORCING",…}` with `Retry-After`, and
+ * no application code sees it. For a process started with `ECT_MODE=enforce` whose bridge could
+ * not start (a setting that cannot be used, an unreadable key): serving its routes unguarded would
+ * turn a typo into an open door, and stopping the process is not the bridge's call. The reason
+ * itself is for the operator (standard error), not for callers. Replaced by a later
+ * {@link installEnforcement}; the uninstaller passes everything through again.
+ *
+ * @example if (process.env.ECT_MODE === 'enforce') installRefusal();
+ */
+export function installRefusal(): () => void {
+  const refusal: Refusal = {
+    refuseAll: new EctError(
+      'ECT_NOT_ENFORCING',
+      'this service is set to enforce Execution-Context tokens but cannot check them: its configuration is invalid',
+      { status: 503 },
+    ),
+  };
+  for (const [proto, emitter] of serverPrototypes()) wrapEmit(proto, emitter);
+  current = refusal;
+  checkedStreams = new WeakSet();
+  return () => {
+    if (current === refusal) current = undefined;
+  };
+}
+
 /** Server prototypes, each with what kind of server it is. */
 let prototypes: [object, Emitter][] | undefined;
 function serverPrototypes(): [object, Emitter][] {
@@ -185,14 +217,21 @@ function wrapEmit(proto: object, emitter: Emitter): void {
   // Rest and spread, as the HTTP instrumentation's own wrapper: `arguments` + `apply` measured no
   // faster, and a fixed arity would change what listeners see.
   target.emit = function emit(this: unknown, event: string | symbol, ...args: unknown[]): boolean {
-    const settings = current;
-    if (settings !== undefined && typeof event === 'string') {
-      const door = doorOf(event, emitter);
-      if (door !== undefined) {
-        const admitted = admit(settings, door, args);
+    const guard = current;
+    const door = guard !== undefined && typeof event === 'string' ? doorOf(event, emitter) : undefined;
+    if (guard !== undefined && door !== undefined) {
+      if ('refuseAll' in guard) {
+        if (door !== 'session') {
+          refuse(door, args, guard.refuseAll, 'execution_context_unavailable');
+          return true;
+        }
+        // Its streams are refused at the session's own `stream`.
+        wrapEmit(Object.getPrototypeOf(args[0]) as object, 'session');
+      } else {
+        const admitted = admit(guard, door, args);
         if (admitted === false) return true;
         if (admitted !== true) {
-          hold(settings, admitted, args, () => original.apply(this, [event, ...args]));
+          hold(guard, admitted, args, () => original.apply(this, [event, ...args]));
           return true;
         }
       }
@@ -234,10 +273,15 @@ function admit(settings: Settings, door: Door, args: unknown[]): boolean | Promi
     if (door === 'stream') checkedStreams.add(args[0] as object);
     return true;
   }
-  if (door === 'exchange') answer(args[1] as Answerable, refusal);
-  else if (door === 'socket') answerOnSocket(args[1] as Duplex, refusal);
-  else answerOnStream(args[0] as http2.ServerHttp2Stream, refusal);
+  refuse(door, args, refusal);
   return false;
+}
+
+/** Answers a request at its door (`args`: the emit's arguments after the event name). */
+function refuse(door: Exclude<Door, 'session'>, args: unknown[], refusal: EctError, error?: string): void {
+  if (door === 'exchange') answer(args[1] as Answerable, refusal, error);
+  else if (door === 'socket') answerOnSocket(args[1] as Duplex, refusal, error);
+  else answerOnStream(args[0] as http2.ServerHttp2Stream, refusal, error);
 }
 
 /**
@@ -339,8 +383,8 @@ function answer(response: Answerable, refusal: EctError, error?: string): void {
 }
 
 /** `upgrade`/`connect`: no response object exists; the answer is written on the socket as sent. */
-function answerOnSocket(socket: Duplex, refusal: EctError): void {
-  const body = bodyOf(refusal);
+function answerOnSocket(socket: Duplex, refusal: EctError, error?: string): void {
+  const body = bodyOf(refusal, error);
   const head =
     `HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status] ?? ''}\r\n` +
     `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n`;
@@ -348,9 +392,9 @@ function answerOnSocket(socket: Duplex, refusal: EctError): void {
   socket.end(head + body, () => socket.destroy());
 }
 
-function answerOnStream(stream: http2.ServerHttp2Stream, refusal: EctError): void {
+function answerOnStream(stream: http2.ServerHttp2Stream, refusal: EctError, error?: string): void {
   if (stream.destroyed || stream.closed) return;
-  const body = bodyOf(refusal);
+  const body = bodyOf(refusal, error);
   if (!stream.headersSent) {
     stream.respond({
       ':status': refusal.status,

@@ -386,7 +386,7 @@ export class FileLedger implements DagStore {
       const signed = this.#sign(staged.size);
       await writeCheckpointAsync(this.dir, signed.note);
       this.#commit(entries, staged, signed);
-      if (this.#size - this.#synced >= DERIVED_SYNC_INTERVAL) this.#syncDerived();
+      if (this.#size - this.#synced >= DERIVED_SYNC_INTERVAL) await this.#syncDerivedAsync();
     } catch (error) {
       throw this.#break(error);
     }
@@ -675,6 +675,15 @@ export class FileLedger implements DagStore {
     this.#synced = this.#size;
   }
 
+  /** {@link FileLedger.#syncDerived} with its fsyncs on libuv's threads (appends are queued meanwhile). */
+  async #syncDerivedAsync(): Promise<void> {
+    const size = this.#size;
+    const fds = [this.#fds.offsets, this.#fds.jti, ...this.#fds.levels].filter((fd) => fd !== undefined);
+    await Promise.all(fds.map((fd) => promisify(fdatasync)(fd)));
+    await replaceDurablyAsync(this.dir, LEDGER_FILES.synced, `${size}\n`);
+    this.#synced = size;
+  }
+
   #index(key: string, index: number): void {
     const found = this.#byJti.get(key);
     if (found === undefined) this.#byJti.set(key, index);
@@ -804,13 +813,18 @@ function writeDurably(path: string, text: string, mode: number): void {
 }
 
 /** {@link writeCheckpoint} with its fsyncs off the event loop. */
-async function writeCheckpointAsync(dir: string, note: string): Promise<void> {
-  const path = join(dir, LEDGER_FILES.checkpoint);
+function writeCheckpointAsync(dir: string, note: string): Promise<void> {
+  return replaceDurablyAsync(dir, LEDGER_FILES.checkpoint, note);
+}
+
+/** Replaces `dir/name` with `text` atomically and durably (temporary file, fsync, rename, directory fsync). */
+async function replaceDurablyAsync(dir: string, name: string, text: string): Promise<void> {
+  const path = join(dir, name);
   const temporary = `${path}.tmp`;
   await rm(temporary, { force: true });
   const file = await open(temporary, 'wx', 0o644);
   try {
-    await file.writeFile(note, 'utf8');
+    await file.writeFile(text, 'utf8');
     await file.sync();
   } finally {
     await file.close();

@@ -1,4 +1,4 @@
-import { cpSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isEctError } from '../../../src/base/errors.js';
@@ -133,6 +133,35 @@ describe('FileLedger', () => {
     writeFileSync(join(dir, 'lock'), '999999999');
     (await FileLedger.open({ dir })).close();
   });
+});
+
+describe('FileLedger derived files', () => {
+  it('append makes them durable every 16,384 entries (off the event loop) and marks how far; a crash after that loses nothing', async () => {
+    const dir = tempDir();
+    const many = makeTokens(16_384 + 1_000);
+    const ledger = await FileLedger.open({ dir });
+    for (let at = 0; at < 16_000; at += 1_000) await ledger.append(many.slice(at, at + 1_000));
+    // No mark yet: nothing synced but the entries and the checkpoint.
+    expect(existsSync(join(dir, 'synced'))).toBe(false);
+    await ledger.append(many.slice(16_000, 17_000));
+    expect(readFileSync(join(dir, 'synced'), 'utf8').trim()).toBe('17000');
+    await ledger.append(many.slice(17_000));
+    // No close (a crash): reopening trusts the files up to the mark and rebuilds the rest.
+    const reopened = FileLedger.openSync({ dir: cpDir(dir) });
+    expect(reopened.size).toBe(many.length);
+    expect(reopened.indexesOf(claimsOf(many[16_999] as string).jti)).toEqual([16_999]);
+    expect(reopened.indexesOf(claimsOf(many.at(-1) as string).jti)).toEqual([many.length - 1]);
+    reopened.close();
+    ledger.close();
+  }, 60_000);
+
+  /** A copy of a ledger directory without its lock, as a crashed writer leaves it. */
+  function cpDir(dir: string): string {
+    const copy = tempDir();
+    cpSync(dir, copy, { recursive: true });
+    rmSync(join(copy, 'lock'), { force: true });
+    return copy;
+  }
 });
 
 describe('FileLedger reopened with resume (a writer that shares the directory, turn by turn)', () => {

@@ -17,6 +17,7 @@
  * Bodies over `maxBodyBytes` get 413; more than `maxInFlight` appends at once get 429 with
  * `Retry-After`; malformed requests get 400; every error body is `{"error": {"code", "message"}}`.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { otlpRecordsInJson } from '../base/otlp-json.js';
 import { TOKEN_LOG_EVENT } from '../base/conventions.js';
@@ -38,6 +39,12 @@ export interface LedgerServerOptions {
   maxBatch?: number;
   /** Append requests handled at once (counted from their arrival); beyond, 429. Default 64. */
   maxInFlight?: number;
+  /**
+   * Bearer tokens allowed to append (`Authorization: Bearer …` on the `POST` paths; reads stay
+   * open, as a transparency log's should). Unset: anyone who can reach the server may append,
+   * though only tokens that verify get in and a replayed one is answered as a duplicate.
+   */
+  writeTokens?: readonly string[];
 }
 
 type Result = { receipt: unknown } | { error: { code: string; message: string } };
@@ -45,7 +52,12 @@ type Result = { receipt: unknown } | { error: { code: string; message: string } 
 class HttpError extends Error {
   constructor(
     readonly status: number,
-    readonly code: EctErrorCode | 'ECT_LEDGER_OVERLOADED' | 'ECT_LEDGER_BODY_TOO_LARGE' | 'ECT_LEDGER_BAD_REQUEST',
+    readonly code:
+      | EctErrorCode
+      | 'ECT_LEDGER_OVERLOADED'
+      | 'ECT_LEDGER_BODY_TOO_LARGE'
+      | 'ECT_LEDGER_BAD_REQUEST'
+      | 'ECT_LEDGER_UNAUTHORIZED',
     message: string,
   ) {
     super(message);
@@ -63,6 +75,7 @@ export function createLedgerServer(options: LedgerServerOptions): Server {
   const maxInFlight = options.maxInFlight ?? 64;
   const verifier = new EctVerifier({ keys: options.keys, audit: true });
   const store = options.store;
+  const mayWrite = writeAuthorizer(options.writeTokens);
   let inFlight = 0;
 
   const readJson = async (request: IncomingMessage): Promise<unknown> => {
@@ -159,6 +172,11 @@ export function createLedgerServer(options: LedgerServerOptions): Server {
     const path = url.pathname;
     if (path === '/v1/entries' || path === '/v1/logs') {
       if (request.method !== 'POST') throw new HttpError(405, 'ECT_LEDGER_BAD_REQUEST', 'POST tokens here');
+      if (!mayWrite(request.headers.authorization)) {
+        response.setHeader('WWW-Authenticate', 'Bearer realm="ect-ledger"');
+        request.resume();
+        throw new HttpError(401, 'ECT_LEDGER_UNAUTHORIZED', 'appending needs Authorization: Bearer <write token>');
+      }
       if (inFlight >= maxInFlight) {
         response.setHeader('Retry-After', '1');
         request.resume();
@@ -212,6 +230,23 @@ export function createLedgerServer(options: LedgerServerOptions): Server {
       }
     });
   });
+}
+
+/**
+ * Whether an `Authorization` header may append. Tokens are compared as SHA-256 digests with
+ * `timingSafeEqual`, so the time taken says nothing about how much of a guess was right.
+ */
+function writeAuthorizer(tokens: readonly string[] | undefined): (authorization: string | undefined) => boolean {
+  if (tokens === undefined) return () => true;
+  const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+  const allowed = tokens.filter((token) => token !== '').map(digest);
+  return (authorization) => {
+    const match = /^Bearer +(\S+) *$/i.exec(authorization ?? '');
+    if (match === null) return false;
+    const presented = digest(match[1] as string);
+    // Every allowed token is compared, whichever matches.
+    return allowed.reduce((ok, token) => timingSafeEqual(token, presented) || ok, false);
+  };
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown): void {

@@ -284,7 +284,10 @@ function ledgerOf(config: EctEnvConfig): Pick<EctBridgeOptions, 'ledger'> {
   if (setting.kind === 'none') return {};
   return {
     ledger: {
-      target: setting.kind === 'file' ? new FileLedgerTarget(setting.dir) : new HttpLedgerTarget(setting.url),
+      target:
+        setting.kind === 'file'
+          ? new FileLedgerTarget(setting.dir)
+          : new HttpLedgerTarget(setting.url, { headers: setting.headers }),
       spoolRoot: config.spoolDir,
       serviceName: config.serviceName,
       ...(config.spoolMaxBytes === undefined ? {} : { maxSpoolBytes: config.spoolMaxBytes }),

@@ -1,5 +1,11 @@
 import { join, resolve } from 'node:path';
-import { getBooleanFromEnv, getNumberFromEnv, getStringFromEnv, getStringListFromEnv } from '@opentelemetry/core';
+import {
+  getBooleanFromEnv,
+  getNumberFromEnv,
+  getStringFromEnv,
+  getStringListFromEnv,
+  parseKeyPairsIntoRecord,
+} from '@opentelemetry/core';
 import type { DraftVersion } from '../base/algorithms.js';
 import { type OtlpProtocol, parseOtlpProtocol } from './export/otlp-exporters.js';
 import { type RequirePolicy, requirePolicyFromEnv } from './http/require-policy.js';
@@ -63,7 +69,11 @@ export interface EctEnvConfig {
 }
 
 /** Where signed tokens are kept: nowhere, a ledger directory, or a ledger server. */
-export type LedgerSetting = { kind: 'none' } | { kind: 'file'; dir: string } | { kind: 'http'; url: URL };
+export type LedgerSetting =
+  | { kind: 'none' }
+  | { kind: 'file'; dir: string }
+  /** `headers`: `ECT_LEDGER_HEADERS`, sent with every request (a write token, a gateway's credentials). */
+  | { kind: 'http'; url: URL; headers: Record<string, string> };
 
 /** The `OTEL_BSP_*` settings that are set and usable (the SDK's defaults apply to the rest). */
 export interface BatchSpanProcessorSettings {
@@ -149,11 +159,15 @@ function ledgerFromEnv(home: string): LedgerSetting {
   if (lower === 'none' || lower === 'off') return { kind: 'none' };
   if (lower.startsWith('file:') && text.length > 5) return { kind: 'file', dir: resolve(text.slice(5)) };
   if (lower.startsWith('http://') || lower.startsWith('https://')) {
+    let url: URL | undefined;
     try {
-      return { kind: 'http', url: new URL(text) };
+      url = new URL(text);
     } catch {
       // reported below
     }
+    // As OTEL_EXPORTER_OTLP_HEADERS: `key=value` pairs, comma-separated, values URL-encoded.
+    if (url !== undefined)
+      return { kind: 'http', url, headers: parseKeyPairsIntoRecord(getStringFromEnv('ECT_LEDGER_HEADERS')) };
   }
   throw new EctConfigError(
     `ECT_LEDGER must be none, file:DIR or an http(s):// ledger server URL, not ${JSON.stringify(text)}`,

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FileLedger } from '../../src/ledger/file-store.js';
 import { NoteVerifier } from '../../src/ledger/note.js';
 import { verifyReceipt, type Receipt } from '../../src/ledger/receipt.js';
+import { HttpLedgerTarget } from '../../src/ledger/forward/http-target.js';
 import { createLedgerServer } from '../../src/ledger/server.js';
 import { makeIssuer, validClaims, WID } from '../helpers/ect.js';
 import { publicJwkOf } from '../../src/keys/index.js';
@@ -19,7 +20,7 @@ afterEach(() => {
   for (const close of closers.splice(0)) close();
 });
 
-async function start(options: { maxInFlight?: number; maxBodyBytes?: number } = {}) {
+async function start(options: { maxInFlight?: number; maxBodyBytes?: number; writeTokens?: string[] } = {}) {
   const ledger = FileLedger.openSync({ dir: tempDir(), origin: 'server.example/ledger' });
   const server = createLedgerServer({ store: ledger, keys: sharedIssuer().resolver, ...options });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -106,6 +107,45 @@ describe('ledger server', () => {
   });
 });
 
+describe('ledger server with write tokens', () => {
+  it('appends only with a write token; reads stay open; the bridge side retries a refusal instead of rejecting', async () => {
+    const { base } = await start({ writeTokens: ['first-secret', 'second-secret'] });
+    const body = JSON.stringify({ tokens: makeTokens(2) });
+    const as = (authorization?: string) =>
+      fetch(`${base}/v1/entries`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', ...(authorization === undefined ? {} : { authorization }) },
+      });
+    for (const authorization of [undefined, 'Bearer wrong', 'Basic Zmlyc3Qtc2VjcmV0', 'Bearer first-secret-x']) {
+      const refused = await as(authorization);
+      expect(refused.status, String(authorization)).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toBe('Bearer realm="ect-ledger"');
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('ECT_LEDGER_UNAUTHORIZED');
+    }
+    const logs = await fetch(`${base}/v1/logs`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(logs.status).toBe(401);
+    expect((await fetch(`${base}/checkpoint`)).status).toBe(200);
+    // Nothing got in before a token was given.
+    expect((await (await fetch(`${base}/checkpoint`)).text()).split('\n')[1]).toBe('0');
+    expect((await as('bearer second-secret')).status).toBe(200);
+
+    // HttpLedgerTarget: without the token, a retryable failure (the tokens wait in the spool); with it, appended.
+    const tokens = makeTokens(3);
+    const signal = new AbortController().signal;
+    await expect(new HttpLedgerTarget(new URL(base)).append(tokens, signal)).rejects.toMatchObject({
+      code: 'ECT_LEDGER_UNAVAILABLE',
+      message: expect.stringContaining('401'),
+    });
+    const target = new HttpLedgerTarget(new URL(base), { headers: { authorization: 'Bearer first-secret' } });
+    expect((await target.append(tokens, signal)).map((outcome) => outcome.status)).toEqual(Array(3).fill('appended'));
+  });
+});
+
 describe('ledger server: OTLP/HTTP log exports (collector-config/ledger.yaml)', () => {
   const logsRequest = (bodies: string[], eventName = 'ect.token') => ({
     resourceLogs: [
@@ -150,10 +190,12 @@ describe('ledger server: OTLP/HTTP log exports (collector-config/ledger.yaml)', 
 });
 
 describe('ect ledger serve', () => {
-  it('listens on 127.0.0.1, appends and stops on SIGTERM', async () => {
+  it('listens on 127.0.0.1, appends with a write token from --write-token-file and stops on SIGTERM', async () => {
     const dir = tempDir();
     const jwks = join(dir, 'jwks.json');
     writeFileSync(jwks, JSON.stringify({ keys: [publicJwkOf(sharedIssuer().key)] }));
+    const writeTokens = join(dir, 'write-tokens');
+    writeFileSync(writeTokens, '# who may append\nservice-a-secret\n\n');
     const bin = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
     const child = spawn(process.execPath, [
       bin,
@@ -165,6 +207,8 @@ describe('ect ledger serve', () => {
       jwks,
       '--port',
       '0',
+      '--write-token-file',
+      writeTokens,
       '--json',
     ]);
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -178,9 +222,14 @@ describe('ect ledger serve', () => {
         setTimeout(() => reject(new Error('serve did not start')), 10_000);
       });
       const { url, key } = JSON.parse(line) as { url: string; key: string };
-      const answer = (await (await post(url, JSON.stringify({ tokens: makeTokens(2) }))).json()) as {
-        results: { receipt: Receipt }[];
-      };
+      const body = JSON.stringify({ tokens: makeTokens(2) });
+      expect((await post(url, body)).status).toBe(401);
+      const authorized = await fetch(`${url}/v1/entries`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', authorization: 'Bearer service-a-secret' },
+      });
+      const answer = (await authorized.json()) as { results: { receipt: Receipt }[] };
       expect(verifyReceipt(answer.results[1]?.receipt, NoteVerifier.fromString(key)).index).toBe(1);
     } finally {
       child.kill('SIGTERM');

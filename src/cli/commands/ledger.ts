@@ -345,6 +345,10 @@ export function ledgerCommand(io: CliIo, setExit: (code: number) => void): Comma
     .requiredOption('--jwks <file|dir>', 'keys that appended tokens must verify against (audit mode)')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port (0: any free port)', '8080')
+    .option(
+      '--write-token-file <file>',
+      'bearer tokens allowed to append, one per line (# comments); without it anyone who can reach the server may append verified tokens',
+    )
     .option('--json', 'print the listening address as JSON')
     .action(
       async (options: {
@@ -354,9 +358,19 @@ export function ledgerCommand(io: CliIo, setExit: (code: number) => void): Comma
         jwks: string;
         host: string;
         port: string;
+        writeTokenFile?: string;
         json?: boolean;
       }) => {
         const keys = await asUsage(() => loadVerificationKeysFrom(options.jwks));
+        let writeTokens: string[] | undefined;
+        if (options.writeTokenFile !== undefined) {
+          writeTokens = (await readInputFile(options.writeTokenFile, 'write token file'))
+            .toString('utf8')
+            .split(/\r?\n/)
+            .map((line) => line.trim())
+            .filter((line) => line !== '' && !line.startsWith('#'));
+          if (writeTokens.length === 0) throw new UsageError(`${options.writeTokenFile} holds no write token`);
+        }
         const spec = options.store ?? `file:${defaultLedgerDir()}`;
         let store: LedgerStore;
         let close: () => Promise<void> | void;
@@ -376,7 +390,7 @@ export function ledgerCommand(io: CliIo, setExit: (code: number) => void): Comma
         } else {
           throw new UsageError('--store is file:DIR or postgres://…');
         }
-        const server = createLedgerServer({ store, keys });
+        const server = createLedgerServer({ store, keys, ...(writeTokens === undefined ? {} : { writeTokens }) });
         await new Promise<void>((resolve) => server.listen(nonNegative(options.port, '--port'), options.host, resolve));
         const address = server.address();
         const url =

@@ -15,8 +15,9 @@ const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 
 /**
  * Forwards to a ledger server (`ect ledger serve`): `POST {base}/v1/entries` with
- * `{"tokens": [...]}`, one receipt or error per token in the answer. Unreachable, timed out, 429
- * and 5xx are retryable failures (429 and 503 honour `Retry-After`); a 413 asks for smaller batches.
+ * `{"tokens": [...]}`, one receipt or error per token in the answer. Unreachable, timed out, 401,
+ * 403, 429 and 5xx are retryable failures (429 and 503 honour `Retry-After`; 401 and 403 are
+ * credentials to fix, not tokens to refuse); a 413 asks for smaller batches.
  *
  * @example const target = new HttpLedgerTarget(new URL('https://ledger.internal:8443'));
  */
@@ -54,6 +55,13 @@ export class HttpLedgerTarget implements LedgerTarget {
       const retryAfter = Number(response.headers.get('retry-after'));
       if (Number.isFinite(retryAfter) && retryAfter >= 0) Object.assign(error, { retryAfterMs: retryAfter * 1000 });
       throw error;
+    }
+    if (response.status === 401 || response.status === 403) {
+      // Credentials (ECT_LEDGER_HEADERS) the server or a gateway refuses: a setting to fix, after
+      // which every token must still get in. Retried with the back-off, never rejected for good.
+      throw unavailable(
+        `ledger ${this.description} refused the request (${response.status}): check ECT_LEDGER_HEADERS: ${text.slice(0, 200)}`,
+      );
     }
     if (response.status === 413) {
       throw Object.assign(unavailable(`ledger ${this.description}: batch of ${tokens.length} too large`), {

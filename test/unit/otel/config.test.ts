@@ -41,4 +41,16 @@ describe('configFromEnv: a setting that cannot be used is refused, never guessed
     vi.unstubAllEnvs();
     expect(configFromEnv().enforceMaxWaiting).toBeUndefined();
   });
+
+  it('reads ECT_LEDGER_HEADERS for a ledger server as OTEL_EXPORTER_OTLP_HEADERS is read (pairs, values URL-encoded)', () => {
+    vi.stubEnv('ECT_LEDGER', 'https://ledger.internal:8443');
+    vi.stubEnv('ECT_LEDGER_HEADERS', 'authorization=Bearer%20s3cret,x-tenant=payments');
+    expect(configFromEnv().ledger).toEqual({
+      kind: 'http',
+      url: new URL('https://ledger.internal:8443'),
+      headers: { authorization: 'Bearer s3cret', 'x-tenant': 'payments' },
+    });
+    vi.stubEnv('ECT_LEDGER_HEADERS', '');
+    expect(configFromEnv().ledger).toMatchObject({ kind: 'http', headers: {} });
+  });
 });

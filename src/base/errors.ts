@@ -201,3 +201,14 @@ export class EctAuditSourceError extends EctError {
 export function isEctError(value: unknown, code?: EctErrorCode): value is EctError {
   return value instanceof EctError && (code === undefined || value.code === code);
 }
+
+/**
+ * A caught error as a refusal: the {@link EctError} itself; anything else (a bug, not a refusal)
+ * is thrown on.
+ *
+ * @example try { return verifier.verifySync(token); } catch (error) { return asEctError(error); }
+ */
+export function asEctError(error: unknown): EctError {
+  if (isEctError(error)) return error;
+  throw error;
+}

@@ -33,6 +33,7 @@ try {
   // A broken setting must not take the application down: it runs untraced, and says why. Under
   // ECT_MODE=enforce it runs closed instead: every request is answered 503 ECT_NOT_ENFORCING, since
   // serving the routes unguarded would make a typo an open door (DESIGN.md §3).
+  // Trimmed, unlike configFromEnv: ` enforce` is refused there, and must then fail closed here.
   const enforce = process.env.ECT_MODE?.trim().toLowerCase() === 'enforce';
   const reason = error instanceof Error ? error.message : String(error);
   const outcome = enforce

@@ -4,7 +4,7 @@ import { DIGEST, SIGNATURE_BYTES, TYP_00 } from '../base/algorithms.js';
 import type { VerifiedEct } from './claims.js';
 import { checkClaims } from './check-claims.js';
 import { type CryptoPool, type SignatureCheck, verifySignatureNow } from './crypto-pool.js';
-import { type EctError, EctFormatError, EctHeaderError, EctSignatureError, isEctError } from '../base/errors.js';
+import { asEctError, type EctError, EctFormatError, EctHeaderError, EctSignatureError } from '../base/errors.js';
 import { resolveVerifyOptions, type ResolvedVerifyOptions, type VerifyOptions } from './options.js';
 import { decodeJsonObject, HeaderMemo, parseCompact, type ParsedCompact } from './parse.js';
 
@@ -74,6 +74,7 @@ export class EctVerifier {
       try {
         const parts = parseCompact(token, this.options, this.#headers);
         const key = this.#keyFor(parts, this.options.keys.resolveSync(parts.header.kid));
+        // For its refusal of a signature of the wrong length; the pool gets the whole token.
         signatureCheck(parts, key);
         parsed[i] = parts;
         keys[i] = key;
@@ -188,12 +189,6 @@ function signatureCheck(parsed: ParsedCompact, key: VerificationKey): SignatureC
     signingInput: parsed.signingInput,
     signatureB64: parsed.signatureB64,
   };
-}
-
-/** An error of verification as an outcome; anything else (a bug, not a refusal) is thrown on. */
-function asEctError(error: unknown): EctError {
-  if (isEctError(error)) return error;
-  throw error;
 }
 
 function fromJose(cause: unknown): EctError {

@@ -1,4 +1,4 @@
-import { isEctError, type EctError } from '../../base/errors.js';
+import { asEctError, isEctError, type EctError } from '../../base/errors.js';
 import type { VerifiedEct } from '../../token/claims.js';
 import type { CryptoPool } from '../../token/crypto-pool.js';
 import type { EctVerifier } from '../../token/verify.js';
@@ -83,11 +83,6 @@ export class SignatureStage {
       return asEctError(error);
     }
   }
-}
-
-function asEctError(error: unknown): EctError {
-  if (isEctError(error)) return error;
-  throw error;
 }
 
 /**
